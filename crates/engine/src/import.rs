@@ -1,0 +1,137 @@
+//! Host discovery from an ssh config: a plan the user previews, then applies.
+//! Hosts are matched to the inventory by name (the ssh alias), so re-importing updates
+//! instead of duplicating, and a VM's tags and notes survive a re-import.
+
+use crate::ssh_config::SshHost;
+use crate::vm::{AuthMethod, Vm, VmDraft, VmId};
+use serde::Serialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ImportAction {
+    Add,
+    /// `changes` lists each differing setting as "port: 22 → 2222".
+    Update { id: VmId, changes: Vec<String> },
+    Unchanged { id: VmId },
+    /// The host cannot become a VM as written; `reason` says why.
+    Invalid { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedHost {
+    pub alias: String,
+    /// The settings as resolved from the file (merged with the existing VM's tags/notes).
+    pub draft: VmDraft,
+    pub action: ImportAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportPlan {
+    pub source: PathBuf,
+    pub hosts: Vec<PlannedHost>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImportSummary {
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub invalid: usize,
+}
+
+impl ImportPlan {
+    pub fn build(source: PathBuf, found: Vec<SshHost>, inventory: &[Vm]) -> Self {
+        let hosts = found
+            .into_iter()
+            .map(|host| {
+                let existing = inventory
+                    .iter()
+                    .find(|vm| vm.name.eq_ignore_ascii_case(&host.alias));
+                plan_host(host, existing)
+            })
+            .collect();
+        Self { source, hosts }
+    }
+
+    pub fn summary(&self) -> ImportSummary {
+        let mut s = ImportSummary::default();
+        for host in &self.hosts {
+            match host.action {
+                ImportAction::Add => s.added += 1,
+                ImportAction::Update { .. } => s.updated += 1,
+                ImportAction::Unchanged { .. } => s.unchanged += 1,
+                ImportAction::Invalid { .. } => s.invalid += 1,
+            }
+        }
+        s
+    }
+
+    /// Keeps only the named hosts (case-insensitive), for a user's partial selection.
+    pub fn retain(&mut self, aliases: &[String]) {
+        self.hosts
+            .retain(|h| aliases.iter().any(|a| a.eq_ignore_ascii_case(&h.alias)));
+    }
+}
+
+fn plan_host(host: SshHost, existing: Option<&Vm>) -> PlannedHost {
+    let draft = VmDraft {
+        name: existing.map_or_else(|| host.alias.clone(), |vm| vm.name.clone()),
+        host: host.host_name.clone().unwrap_or_else(|| host.alias.clone()),
+        port: host.port.unwrap_or(22),
+        user: host.user.clone().unwrap_or_default(),
+        // A file without IdentityFile says nothing about auth: keep what the user chose.
+        auth: match (&host.identity_file, existing) {
+            (Some(_), _) => AuthMethod::KeyFile,
+            (None, Some(vm)) if vm.auth != AuthMethod::KeyFile => vm.auth,
+            (None, _) => AuthMethod::Agent,
+        },
+        key_file: host.identity_file.clone(),
+        jump_host: host.proxy_jump.clone(),
+        tags: existing.map(|vm| vm.tags.clone()).unwrap_or_default(),
+        notes: existing.map(|vm| vm.notes.clone()).unwrap_or_default(),
+    };
+    let (draft, action) = match draft.clone().validate() {
+        Err(err) => {
+            let reason = err
+                .fields
+                .iter()
+                .map(|f| f.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; ");
+            (draft, ImportAction::Invalid { reason })
+        }
+        Ok(draft) => {
+            let action = match existing {
+                None => ImportAction::Add,
+                Some(vm) => match changes(vm, &draft) {
+                    c if c.is_empty() => ImportAction::Unchanged { id: vm.id },
+                    changes => ImportAction::Update { id: vm.id, changes },
+                },
+            };
+            (draft, action)
+        }
+    };
+    PlannedHost {
+        alias: host.alias,
+        draft,
+        action,
+    }
+}
+
+fn changes(vm: &Vm, draft: &VmDraft) -> Vec<String> {
+    let show = |v: Option<&str>| v.filter(|s| !s.is_empty()).unwrap_or("—").to_string();
+    let mut out = Vec::new();
+    let mut diff = |label: &str, old: String, new: String| {
+        if old != new {
+            out.push(format!("{label}: {old} → {new}"));
+        }
+    };
+    diff("host", vm.host.clone(), draft.host.clone());
+    diff("port", vm.port.to_string(), draft.port.to_string());
+    diff("user", show(Some(&vm.user)), show(Some(&draft.user)));
+    diff("auth", vm.auth.label().into(), draft.auth.label().into());
+    diff("key file", show(vm.key_file.as_deref()), show(draft.key_file.as_deref()));
+    diff("jump host", show(vm.jump_host.as_deref()), show(draft.jump_host.as_deref()));
+    out
+}

@@ -1,0 +1,165 @@
+//! The VM inventory service: validation, persistence and change notifications in one
+//! place, so every front end gets the same rules and sees every change.
+
+use crate::error::{EngineError, ErrorCode};
+use crate::import::{ImportAction, ImportPlan, ImportSummary};
+use crate::ssh_config;
+use crate::store::Store;
+use crate::vm::{Vm, VmDraft, VmId, NAME_MAX};
+use serde::Serialize;
+use std::path::Path;
+use tokio::sync::broadcast;
+
+/// What changed in the inventory. Subscribers reload what they show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum InventoryEvent {
+    Created { id: VmId },
+    Updated { id: VmId },
+    Deleted { ids: Vec<VmId> },
+    Imported { added: usize, updated: usize },
+}
+
+#[derive(Clone)]
+pub struct Inventory {
+    store: Store,
+    events: broadcast::Sender<InventoryEvent>,
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Inventory {
+    pub(crate) fn new(store: Store) -> Self {
+        let (events, _) = broadcast::channel(64);
+        Self { store, events }
+    }
+
+    /// Every change from now on. A lagging receiver only misses that it must reload.
+    pub fn subscribe(&self) -> broadcast::Receiver<InventoryEvent> {
+        self.events.subscribe()
+    }
+
+    fn emit(&self, event: InventoryEvent) {
+        // No subscriber is not an error: the CLI has none.
+        let _ = self.events.send(event);
+    }
+
+    pub async fn list(&self) -> Result<Vec<Vm>, EngineError> {
+        self.store.list_vms().await
+    }
+
+    pub async fn get(&self, id: VmId) -> Result<Vm, EngineError> {
+        self.store.get_vm(id).await
+    }
+
+    pub async fn find_by_name(&self, name: &str) -> Result<Vm, EngineError> {
+        self.store
+            .find_vm_by_name(name)
+            .await?
+            .ok_or_else(|| EngineError::not_found(format!("VM {name:?}")))
+    }
+
+    pub async fn create(&self, draft: VmDraft) -> Result<Vm, EngineError> {
+        let draft = draft.validate()?;
+        let vm = self.store.insert_vm(&draft, now_millis()).await?;
+        tracing::info!(vm = %vm.name, id = %vm.id, "VM created");
+        self.emit(InventoryEvent::Created { id: vm.id });
+        Ok(vm)
+    }
+
+    pub async fn update(&self, id: VmId, draft: VmDraft) -> Result<Vm, EngineError> {
+        let draft = draft.validate()?;
+        let vm = self.store.update_vm(id, &draft, now_millis()).await?;
+        tracing::info!(vm = %vm.name, id = %vm.id, "VM updated");
+        self.emit(InventoryEvent::Updated { id });
+        Ok(vm)
+    }
+
+    /// Deletes all of `ids`, or none of them if one does not exist.
+    pub async fn delete(&self, ids: &[VmId]) -> Result<(), EngineError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.store.delete_vms(ids).await?;
+        tracing::info!(count = ids.len(), "VMs deleted");
+        self.emit(InventoryEvent::Deleted { ids: ids.to_vec() });
+        Ok(())
+    }
+
+    /// Copies a VM under the first free name `NAME-copy`, `NAME-copy-2`, ...
+    pub async fn duplicate(&self, id: VmId) -> Result<Vm, EngineError> {
+        let original = self.get(id).await?;
+        let taken: Vec<String> = self
+            .list()
+            .await?
+            .into_iter()
+            .map(|vm| vm.name.to_lowercase())
+            .collect();
+        let stem: String = original.name.chars().take(NAME_MAX - 9).collect();
+        let name = (1..)
+            .map(|n| match n {
+                1 => format!("{stem}-copy"),
+                n => format!("{stem}-copy-{n}"),
+            })
+            .find(|candidate| !taken.contains(&candidate.to_lowercase()))
+            .ok_or_else(|| EngineError::new(ErrorCode::Conflict, "no free name for the copy"))?;
+        self.create(VmDraft {
+            name,
+            ..original.draft()
+        })
+        .await
+    }
+
+    /// Reads an ssh config and says what importing it would do. Changes nothing.
+    pub async fn import_preview(&self, path: &Path) -> Result<ImportPlan, EngineError> {
+        let source = path.to_path_buf();
+        let found = tokio::task::spawn_blocking(move || ssh_config::load(&source))
+            .await
+            .map_err(|e| EngineError::new(ErrorCode::Io, format!("import task failed: {e}")))??;
+        let inventory = self.list().await?;
+        Ok(ImportPlan::build(path.to_path_buf(), found, &inventory))
+    }
+
+    /// Re-reads the file and applies it in one transaction: all of it or nothing.
+    /// `only`: the aliases the user ticked in the preview; `None` imports every host.
+    pub async fn import_apply(
+        &self,
+        path: &Path,
+        only: Option<&[String]>,
+    ) -> Result<ImportSummary, EngineError> {
+        let mut plan = self.import_preview(path).await?;
+        if let Some(aliases) = only {
+            plan.retain(aliases);
+        }
+        let mut inserts = Vec::new();
+        let mut updates = Vec::new();
+        for host in &plan.hosts {
+            match &host.action {
+                ImportAction::Add => inserts.push(host.draft.clone()),
+                ImportAction::Update { id, .. } => updates.push((*id, host.draft.clone())),
+                ImportAction::Unchanged { .. } | ImportAction::Invalid { .. } => {}
+            }
+        }
+        self.store
+            .upsert_vms(&inserts, &updates, now_millis())
+            .await?;
+        let summary = plan.summary();
+        tracing::info!(
+            source = %path.display(),
+            added = summary.added,
+            updated = summary.updated,
+            "ssh config imported"
+        );
+        if summary.added + summary.updated > 0 {
+            self.emit(InventoryEvent::Imported {
+                added: summary.added,
+                updated: summary.updated,
+            });
+        }
+        Ok(summary)
+    }
+}

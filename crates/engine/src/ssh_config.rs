@@ -1,0 +1,296 @@
+//! Reads OpenSSH client config files (`~/.ssh/config`) to discover hosts.
+//!
+//! Follows `ssh_config(5)` where it matters for an inventory: `Include` (globs, `~`, paths
+//! relative to the including file's folder), `Host` blocks with `*`/`?` patterns and `!`
+//! negation, the first value obtained for a keyword wins, and settings from wildcard blocks
+//! (e.g. `Host *` → `User admin`) resolve into every concrete host. Wildcard and negated
+//! patterns are never imported as hosts. `Match` blocks are conditional on things only ssh
+//! knows at connect time, so their settings are not applied.
+//!
+//! A malformed file is an error naming the file and line; nothing is returned partially.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// One concrete host as ssh would resolve it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshHost {
+    pub alias: String,
+    pub host_name: Option<String>,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub identity_file: Option<String>,
+    pub proxy_jump: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}: {message}", file.display(), line.map(|l| format!(", line {l}")).unwrap_or_default())]
+pub struct SshConfigError {
+    pub file: PathBuf,
+    /// 1-based; `None` when the file as a whole failed (e.g. unreadable).
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl From<SshConfigError> for crate::EngineError {
+    fn from(err: SshConfigError) -> Self {
+        Self::new(crate::ErrorCode::SshConfig, err.to_string())
+    }
+}
+
+/// OpenSSH's own limit on nested Includes; also stops include cycles.
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// Parses `path` and everything it includes, and resolves each concrete host.
+pub fn load(path: &Path) -> Result<Vec<SshHost>, SshConfigError> {
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut entries = Vec::new();
+    read_file(path, &base, 0, &mut entries)?;
+    Ok(resolve(&entries))
+}
+
+/// One `Keyword args...` line, with where it came from.
+#[derive(Debug)]
+struct Entry {
+    keyword: String,
+    args: Vec<String>,
+}
+
+fn read_file(
+    path: &Path,
+    base: &Path,
+    depth: usize,
+    out: &mut Vec<Entry>,
+) -> Result<(), SshConfigError> {
+    let fail = |line: Option<usize>, message: String| SshConfigError {
+        file: path.to_path_buf(),
+        line,
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| fail(None, format!("cannot read file: {e}")))?;
+    for (index, raw) in bytes.split(|b| *b == b'\n').enumerate() {
+        let line_no = index + 1;
+        let fail = |message: String| fail(Some(line_no), message);
+        let text = std::str::from_utf8(raw)
+            .map_err(|_| fail("line is not valid UTF-8".into()))?
+            .trim();
+        if text.is_empty() || text.starts_with('#') {
+            continue;
+        }
+        let (keyword, args) = split_line(text).map_err(fail)?;
+        let keyword = keyword.to_ascii_lowercase();
+        let needs_value = |what: &str| fail(format!("{what} needs a value"));
+        match keyword.as_str() {
+            "include" => {
+                if args.is_empty() {
+                    return Err(needs_value("Include"));
+                }
+                if depth >= MAX_INCLUDE_DEPTH {
+                    return Err(fail(format!(
+                        "Include nested more than {MAX_INCLUDE_DEPTH} levels (a cycle?)"
+                    )));
+                }
+                for pattern in &args {
+                    for included in expand_include(pattern, base).map_err(&fail)? {
+                        read_file(&included, base, depth + 1, out)?;
+                    }
+                }
+                continue;
+            }
+            "host" | "match" if args.is_empty() => {
+                return Err(fail(format!("{keyword} needs at least one pattern")))
+            }
+            "hostname" | "user" | "identityfile" | "proxyjump" if args.is_empty() => {
+                return Err(needs_value(&keyword));
+            }
+            "port" => match args.as_slice() {
+                [] => return Err(needs_value("Port")),
+                [p] if p.parse::<u16>().is_ok_and(|p| p > 0) => {}
+                [p, ..] => {
+                    return Err(fail(format!(
+                        "Port {p:?} is not a whole number from 1 to 65535"
+                    )))
+                }
+            },
+            _ => {}
+        }
+        out.push(Entry { keyword, args });
+    }
+    Ok(())
+}
+
+/// Splits `Keyword value...` / `Keyword=value`, honouring double quotes.
+fn split_line(text: &str) -> Result<(&str, Vec<String>), String> {
+    let end = text
+        .find(|c: char| c.is_whitespace() || c == '=')
+        .unwrap_or(text.len());
+    let (keyword, rest) = text.split_at(end);
+    let rest = rest.trim_start();
+    let rest = rest.strip_prefix('=').unwrap_or(rest);
+    let mut args = Vec::new();
+    let mut chars = rest.chars().peekable();
+    loop {
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        let Some(first) = chars.next() else { break };
+        let mut arg = String::new();
+        if first == '"' {
+            loop {
+                match chars.next() {
+                    Some('"') => break,
+                    Some(c) => arg.push(c),
+                    None => return Err("unterminated quote".into()),
+                }
+            }
+        } else {
+            arg.push(first);
+            while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
+                arg.push(c);
+            }
+        }
+        if first != '"' && arg.starts_with('#') {
+            break; // trailing comment
+        }
+        args.push(arg);
+    }
+    Ok((keyword, args))
+}
+
+fn expand_include(pattern: &str, base: &Path) -> Result<Vec<PathBuf>, String> {
+    let expanded = expand_home(pattern);
+    let full = if Path::new(&expanded).is_absolute() {
+        PathBuf::from(expanded)
+    } else {
+        base.join(expanded)
+    };
+    let full = full.to_string_lossy().into_owned();
+    let paths = glob::glob(&full).map_err(|e| format!("Include pattern {pattern:?}: {e}"))?;
+    let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+    found.sort();
+    Ok(found)
+}
+
+fn expand_home(path: &str) -> String {
+    match (path.strip_prefix("~/"), dirs::home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest).to_string_lossy().into_owned(),
+        _ => path.to_string(),
+    }
+}
+
+fn is_pattern(s: &str) -> bool {
+    s.starts_with('!') || s.contains(['*', '?'])
+}
+
+/// Every concrete host alias, in order of first appearance, resolved against all blocks.
+fn resolve(entries: &[Entry]) -> Vec<SshHost> {
+    let mut seen = HashSet::new();
+    let aliases: Vec<&str> = entries
+        .iter()
+        .filter(|e| e.keyword == "host")
+        .flat_map(|e| e.args.iter())
+        .filter(|a| !is_pattern(a) && seen.insert(a.to_ascii_lowercase()))
+        .map(String::as_str)
+        .collect();
+    aliases.into_iter().map(|a| resolve_host(a, entries)).collect()
+}
+
+fn resolve_host(alias: &str, entries: &[Entry]) -> SshHost {
+    let mut host = SshHost {
+        alias: alias.to_string(),
+        host_name: None,
+        port: None,
+        user: None,
+        identity_file: None,
+        proxy_jump: None,
+    };
+    let mut applies = true; // lines before the first Host apply to every host
+    for entry in entries {
+        let first = entry.args.first().cloned().unwrap_or_default();
+        match entry.keyword.as_str() {
+            "host" => applies = host_matches(alias, &entry.args),
+            "match" => applies = false,
+            _ if !applies => {}
+            "hostname" if host.host_name.is_none() => host.host_name = Some(first),
+            "port" if host.port.is_none() => host.port = first.parse().ok(),
+            "user" if host.user.is_none() => host.user = Some(first),
+            "identityfile" if host.identity_file.is_none() => host.identity_file = Some(first),
+            "proxyjump" if host.proxy_jump.is_none() => host.proxy_jump = Some(first),
+            _ => {}
+        }
+    }
+    // Tokens are expanded once every value is known, as ssh does.
+    let host_name = host
+        .host_name
+        .as_deref()
+        .map(|h| h.replace("%h", alias).replace("%%", "%"));
+    let target = host_name.clone().unwrap_or_else(|| alias.to_string());
+    host.identity_file = host.identity_file.map(|f| {
+        let home = dirs::home_dir().map(|h| h.to_string_lossy().into_owned());
+        let local_user = std::env::var("USER").unwrap_or_default();
+        f.replace("%d", home.as_deref().unwrap_or("~"))
+            .replace("%h", &target)
+            .replace("%r", host.user.as_deref().unwrap_or(&local_user))
+            .replace("%u", &local_user)
+            .replace("%%", "%")
+    });
+    host.host_name = host_name;
+    if host
+        .proxy_jump
+        .as_deref()
+        .is_some_and(|j| j.eq_ignore_ascii_case("none"))
+    {
+        host.proxy_jump = None;
+    }
+    host
+}
+
+/// ssh_config(5) PATTERNS: any negated match excludes; otherwise any positive match includes.
+fn host_matches(alias: &str, patterns: &[String]) -> bool {
+    let alias = alias.to_ascii_lowercase();
+    let mut matched = false;
+    for pattern in patterns {
+        let pattern = pattern.to_ascii_lowercase();
+        match pattern.strip_prefix('!') {
+            Some(negated) if wildcard_match(negated.as_bytes(), alias.as_bytes()) => return false,
+            Some(_) => {}
+            None => matched |= wildcard_match(pattern.as_bytes(), alias.as_bytes()),
+        }
+    }
+    matched
+}
+
+fn wildcard_match(pattern: &[u8], text: &[u8]) -> bool {
+    match (pattern.split_first(), text.split_first()) {
+        (None, None) => true,
+        (Some((b'*', rest)), _) => {
+            wildcard_match(rest, text) || (!text.is_empty() && wildcard_match(pattern, &text[1..]))
+        }
+        (Some((b'?', rest)), Some((_, text_rest))) => wildcard_match(rest, text_rest),
+        (Some((p, rest)), Some((t, text_rest))) if p == t => wildcard_match(rest, text_rest),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_lines() {
+        assert_eq!(split_line("Port 22").unwrap(), ("Port", vec!["22".to_string()]));
+        assert_eq!(split_line("Port=22").unwrap(), ("Port", vec!["22".to_string()]));
+        assert_eq!(
+            split_line("IdentityFile \"/a b/key\" # mine").unwrap(),
+            ("IdentityFile", vec!["/a b/key".to_string()])
+        );
+        assert!(split_line("IdentityFile \"/a b").is_err());
+    }
+
+    #[test]
+    fn matches_patterns() {
+        assert!(host_matches("web1", &["web*".into()]));
+        assert!(host_matches("WEB1", &["web?".into()]));
+        assert!(!host_matches("web1", &["web*".into(), "!web1".into()]));
+        assert!(!host_matches("db", &["web*".into()]));
+        assert!(host_matches("db", &["*".into()]));
+    }
+}

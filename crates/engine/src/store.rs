@@ -1,0 +1,292 @@
+//! SQLite persistence through sqlx. Migrations are embedded; WAL is on so the desktop app
+//! and the CLI can share the file.
+
+use crate::error::{EngineError, ErrorCode};
+use crate::vm::{AuthMethod, Vm, VmDraft, VmId};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+#[derive(sqlx::FromRow)]
+struct VmRow {
+    id: i64,
+    name: String,
+    host: String,
+    port: i64,
+    user: String,
+    auth: String,
+    key_file: Option<String>,
+    jump_host: Option<String>,
+    notes: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl VmRow {
+    fn into_vm(self, tags: Vec<String>) -> Result<Vm, EngineError> {
+        let corrupt = |what: &str| {
+            EngineError::new(
+                ErrorCode::Database,
+                format!("VM {:?} has an invalid {what} in the database", self.name),
+            )
+        };
+        Ok(Vm {
+            id: VmId(self.id),
+            port: u16::try_from(self.port).map_err(|_| corrupt("port"))?,
+            auth: AuthMethod::parse(&self.auth).ok_or_else(|| corrupt("auth method"))?,
+            name: self.name,
+            host: self.host,
+            user: self.user,
+            key_file: self.key_file,
+            jump_host: self.jump_host,
+            tags,
+            notes: self.notes,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// `SELECT <every VmRow column> FROM vms <rest>`, as the static string sqlx requires.
+macro_rules! select_vms {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, name, host, port, user, auth, key_file, jump_host, notes, created_at, ",
+            "updated_at FROM vms ",
+            $rest
+        )
+    };
+}
+
+impl Store {
+    pub async fn open(file: &Path) -> Result<Self, EngineError> {
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                EngineError::new(
+                    ErrorCode::Io,
+                    format!("cannot create data directory {}: {e}", dir.display()),
+                )
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(file)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| {
+                EngineError::new(
+                    ErrorCode::Database,
+                    format!("cannot open database {}: {e}", file.display()),
+                )
+            })?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    pub async fn list_vms(&self) -> Result<Vec<Vm>, EngineError> {
+        let rows: Vec<VmRow> =
+            sqlx::query_as(select_vms!("ORDER BY name COLLATE NOCASE"))
+                .fetch_all(&self.pool)
+                .await?;
+        let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
+        let tag_rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT vm_id, tag FROM vm_tags ORDER BY tag")
+                .fetch_all(&self.pool)
+                .await?;
+        for (vm_id, tag) in tag_rows {
+            tags.entry(vm_id).or_default().push(tag);
+        }
+        rows.into_iter()
+            .map(|r| {
+                let t = tags.remove(&r.id).unwrap_or_default();
+                r.into_vm(t)
+            })
+            .collect()
+    }
+
+    pub async fn get_vm(&self, id: VmId) -> Result<Vm, EngineError> {
+        let mut tx = self.pool.begin().await?;
+        let vm = fetch_vm(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(vm)
+    }
+
+    pub async fn find_vm_by_name(&self, name: &str) -> Result<Option<Vm>, EngineError> {
+        let id: Option<(i64,)> = sqlx::query_as("SELECT id FROM vms WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        match id {
+            Some((id,)) => self.get_vm(VmId(id)).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Inserts a validated draft.
+    pub async fn insert_vm(&self, draft: &VmDraft, now: i64) -> Result<Vm, EngineError> {
+        let mut tx = self.pool.begin().await?;
+        let id = insert_vm(&mut tx, draft, now).await?;
+        let vm = fetch_vm(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(vm)
+    }
+
+    /// Replaces every field of a VM with a validated draft.
+    pub async fn update_vm(&self, id: VmId, draft: &VmDraft, now: i64) -> Result<Vm, EngineError> {
+        let mut tx = self.pool.begin().await?;
+        update_vm(&mut tx, id, draft, now).await?;
+        let vm = fetch_vm(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(vm)
+    }
+
+    /// Deletes every listed VM, or none if one is missing.
+    pub async fn delete_vms(&self, ids: &[VmId]) -> Result<(), EngineError> {
+        let mut tx = self.pool.begin().await?;
+        for id in ids {
+            let done = sqlx::query("DELETE FROM vms WHERE id = ?")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(EngineError::not_found(format!("VM #{id}")));
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Applies many inserts and updates atomically (ssh-config import).
+    pub async fn upsert_vms(
+        &self,
+        inserts: &[VmDraft],
+        updates: &[(VmId, VmDraft)],
+        now: i64,
+    ) -> Result<(), EngineError> {
+        let mut tx = self.pool.begin().await?;
+        for draft in inserts {
+            insert_vm(&mut tx, draft, now).await?;
+        }
+        for (id, draft) in updates {
+            update_vm(&mut tx, *id, draft, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn fetch_vm(tx: &mut Transaction<'_, Sqlite>, id: VmId) -> Result<Vm, EngineError> {
+    let row: Option<VmRow> = sqlx::query_as(select_vms!("WHERE id = ?"))
+        .bind(id.0)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let row = row.ok_or_else(|| EngineError::not_found(format!("VM #{id}")))?;
+    let tags: Vec<(String,)> = sqlx::query_as("SELECT tag FROM vm_tags WHERE vm_id = ? ORDER BY tag")
+        .bind(id.0)
+        .fetch_all(&mut **tx)
+        .await?;
+    row.into_vm(tags.into_iter().map(|(t,)| t).collect())
+}
+
+async fn insert_vm(
+    tx: &mut Transaction<'_, Sqlite>,
+    draft: &VmDraft,
+    now: i64,
+) -> Result<VmId, EngineError> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO vms (name, host, port, user, auth, key_file, jump_host, notes, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(&draft.name)
+    .bind(&draft.host)
+    .bind(i64::from(draft.port))
+    .bind(&draft.user)
+    .bind(draft.auth.as_str())
+    .bind(&draft.key_file)
+    .bind(&draft.jump_host)
+    .bind(&draft.notes)
+    .bind(now)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| name_conflict(e, &draft.name))?;
+    write_tags(tx, VmId(id), &draft.tags).await?;
+    Ok(VmId(id))
+}
+
+async fn update_vm(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: VmId,
+    draft: &VmDraft,
+    now: i64,
+) -> Result<(), EngineError> {
+    let done = sqlx::query(
+        "UPDATE vms SET name = ?, host = ?, port = ?, user = ?, auth = ?, key_file = ?,
+         jump_host = ?, notes = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(&draft.name)
+    .bind(&draft.host)
+    .bind(i64::from(draft.port))
+    .bind(&draft.user)
+    .bind(draft.auth.as_str())
+    .bind(&draft.key_file)
+    .bind(&draft.jump_host)
+    .bind(&draft.notes)
+    .bind(now)
+    .bind(id.0)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| name_conflict(e, &draft.name))?;
+    if done.rows_affected() == 0 {
+        return Err(EngineError::not_found(format!("VM #{id}")));
+    }
+    sqlx::query("DELETE FROM vm_tags WHERE vm_id = ?")
+        .bind(id.0)
+        .execute(&mut **tx)
+        .await?;
+    write_tags(tx, id, &draft.tags).await
+}
+
+async fn write_tags(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: VmId,
+    tags: &[String],
+) -> Result<(), EngineError> {
+    for tag in tags {
+        sqlx::query("INSERT OR IGNORE INTO vm_tags (vm_id, tag) VALUES (?, ?)")
+            .bind(id.0)
+            .bind(tag)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The unique index on `name` is the source of truth for uniqueness (no check-then-insert
+/// race); its violation becomes a field error the form can show.
+fn name_conflict(err: sqlx::Error, name: &str) -> EngineError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => EngineError {
+            code: ErrorCode::Conflict,
+            message: format!("A VM named {name:?} already exists"),
+            fields: vec![crate::FieldError {
+                field: "name",
+                message: format!("A VM named {name:?} already exists"),
+            }],
+        },
+        _ => err.into(),
+    }
+}
