@@ -1,0 +1,77 @@
+//! The desktop shell: the only code that knows Tauri. It opens the engine, serves the
+//! Dioxus UI to the main window, exposes the engine as Tauri commands and events, and owns
+//! the tray.
+
+pub mod commands;
+mod events;
+mod logging;
+mod preferences;
+mod tray;
+mod window;
+
+use anyhow::Context as _;
+use std::sync::Arc;
+use tauri::Manager;
+use vmo_engine::{Engine, Paths};
+
+/// What every command handler can reach.
+pub struct AppState {
+    pub engine: Engine,
+    /// The UI page's address, with its secret; handed only to the bundled bootstrap page.
+    pub ui_address: Option<String>,
+}
+
+pub fn run() -> anyhow::Result<()> {
+    let paths = Paths::from_env()?;
+    let _log_guard = logging::init(&paths.log_dir());
+    tracing::info!(data_dir = %paths.data_dir().display(), "starting VM Orchestrator");
+
+    let engine = tauri::async_runtime::block_on(Engine::open(paths.clone()))
+        .context("cannot open the inventory")?;
+
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_store::Builder::default().build())
+        .invoke_handler(invoke_handler())
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            let prefs = Arc::new(preferences::StorePreferences::open(
+                &handle,
+                &paths.data_dir().join("settings.json"),
+            )?);
+            let ui = tauri::async_runtime::block_on(vmo_ui::UiServer::start(
+                "VM Orchestrator",
+                vmo_ui::make_dom(vmo_ui::UiContext {
+                    engine: engine.clone(),
+                    prefs,
+                }),
+            ))?;
+            app.manage(AppState {
+                engine: engine.clone(),
+                ui_address: Some(ui.url()),
+            });
+            events::forward_inventory(&handle, &engine);
+            let tray_ok = tray::install(&handle);
+            window::create_main(&handle, &ui.origin(), tray_ok)?;
+            Ok(())
+        })
+        .build(tauri::generate_context!())
+        .context("cannot start the desktop shell")?;
+    app.run(|_, _| {});
+    Ok(())
+}
+
+/// Every command the window may call. Public so tests can mount it on a mock app.
+pub fn invoke_handler<R: tauri::Runtime>(
+) -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        commands::ui_address,
+        commands::vm_list,
+        commands::vm_get,
+        commands::vm_create,
+        commands::vm_update,
+        commands::vm_delete,
+        commands::vm_duplicate,
+        commands::vm_import_preview,
+        commands::vm_import_apply,
+    ]
+}

@@ -1,11 +1,13 @@
 //! Reads OpenSSH client config files (`~/.ssh/config`) to discover hosts.
 //!
-//! Follows `ssh_config(5)` where it matters for an inventory: `Include` (globs, `~`, paths
-//! relative to the including file's folder), `Host` blocks with `*`/`?` patterns and `!`
-//! negation, the first value obtained for a keyword wins, and settings from wildcard blocks
-//! (e.g. `Host *` → `User admin`) resolve into every concrete host. Wildcard and negated
-//! patterns are never imported as hosts. `Match` blocks are conditional on things only ssh
-//! knows at connect time, so their settings are not applied.
+//! Follows `ssh_config(5)` where it matters for an inventory: `Include` (globs, `~`, relative
+//! paths resolved in the imported file's folder, as ssh does in `~/.ssh`, also from nested
+//! includes; an included file cannot change the Host scope of the file that includes it),
+//! `Host` blocks with `*`/`?` patterns and `!` negation, the first value obtained for a
+//! keyword wins, and settings from wildcard blocks (e.g. `Host *` → `User admin`) resolve
+//! into every concrete host. Wildcard and negated patterns are never imported as hosts.
+//! `Match` blocks are conditional on things only ssh knows at connect time, so their
+//! settings are not applied.
 //!
 //! A malformed file is an error naming the file and line; nothing is returned partially.
 
@@ -49,11 +51,18 @@ pub fn load(path: &Path) -> Result<Vec<SshHost>, SshConfigError> {
     Ok(resolve(&entries))
 }
 
-/// One `Keyword args...` line, with where it came from.
+/// One `Keyword args...` line, or the edge of one included file.
 #[derive(Debug)]
-struct Entry {
-    keyword: String,
-    args: Vec<String>,
+enum Entry {
+    Line {
+        keyword: String,
+        args: Vec<String>,
+    },
+    /// An included file starts in the Host/Match state of the line that included it...
+    IncludeStart,
+    /// ...and when it ends, that state comes back (ssh: "don't let Match in includes
+    /// clobber the containing file's Match state").
+    IncludeEnd,
 }
 
 fn read_file(
@@ -92,7 +101,9 @@ fn read_file(
                 }
                 for pattern in &args {
                     for included in expand_include(pattern, base).map_err(&fail)? {
+                        out.push(Entry::IncludeStart);
                         read_file(&included, base, depth + 1, out)?;
+                        out.push(Entry::IncludeEnd);
                     }
                 }
                 continue;
@@ -114,7 +125,7 @@ fn read_file(
             },
             _ => {}
         }
-        out.push(Entry { keyword, args });
+        out.push(Entry::Line { keyword, args });
     }
     Ok(())
 }
@@ -185,8 +196,10 @@ fn resolve(entries: &[Entry]) -> Vec<SshHost> {
     let mut seen = HashSet::new();
     let aliases: Vec<&str> = entries
         .iter()
-        .filter(|e| e.keyword == "host")
-        .flat_map(|e| e.args.iter())
+        .flat_map(|e| match e {
+            Entry::Line { keyword, args } if keyword == "host" => args.as_slice(),
+            _ => &[],
+        })
         .filter(|a| !is_pattern(a) && seen.insert(a.to_ascii_lowercase()))
         .map(String::as_str)
         .collect();
@@ -203,10 +216,25 @@ fn resolve_host(alias: &str, entries: &[Entry]) -> SshHost {
         proxy_jump: None,
     };
     let mut applies = true; // lines before the first Host apply to every host
+    // Inside a file included from a block that does not apply, no Host line applies either.
+    let mut never = false;
+    let mut outer = Vec::new();
     for entry in entries {
-        let first = entry.args.first().cloned().unwrap_or_default();
-        match entry.keyword.as_str() {
-            "host" => applies = host_matches(alias, &entry.args),
+        let (keyword, args) = match entry {
+            Entry::Line { keyword, args } => (keyword, args),
+            Entry::IncludeStart => {
+                outer.push((applies, never));
+                never |= !applies;
+                continue;
+            }
+            Entry::IncludeEnd => {
+                (applies, never) = outer.pop().unwrap_or((true, false));
+                continue;
+            }
+        };
+        let first = args.first().cloned().unwrap_or_default();
+        match keyword.as_str() {
+            "host" => applies = !never && host_matches(alias, args),
             "match" => applies = false,
             _ if !applies => {}
             "hostname" if host.host_name.is_none() => host.host_name = Some(first),

@@ -141,7 +141,7 @@ impl VmDraft {
     /// normalised draft or every field error at once, so a form can show them all.
     pub fn validate(mut self) -> Result<Self, EngineError> {
         self.name = self.name.trim().to_string();
-        self.host = self.host.trim().to_string();
+        self.host = unbracket(self.host.trim()).to_string();
         self.user = self.user.trim().to_string();
         self.key_file = non_empty(self.key_file);
         self.jump_host = non_empty(self.jump_host);
@@ -246,13 +246,21 @@ fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A DNS name (RFC 1123 labels) or an IPv4/IPv6 address.
+/// `[2001:db8::1]` → `2001:db8::1`: an address is stored bare ([`Vm::address`] adds the
+/// brackets back). Anything else is returned as it is.
+fn unbracket(host: &str) -> &str {
+    match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(inner) if inner.parse::<IpAddr>().is_ok() => inner,
+        _ => host,
+    }
+}
+
+/// A DNS name (RFC 1123 labels) or an IPv4/IPv6 address, optionally in one pair of brackets.
 pub fn check_host(host: &str) -> Result<(), String> {
     if host.is_empty() {
         return Err("Host is required".into());
     }
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    if bare.parse::<IpAddr>().is_ok() {
+    if unbracket(host).parse::<IpAddr>().is_ok() {
         return Ok(());
     }
     if host.len() > 253 {
@@ -273,6 +281,10 @@ pub fn check_host(host: &str) -> Result<(), String> {
 }
 
 fn check_user(user: &str) -> Result<(), String> {
+    if user.starts_with('-') {
+        // `-oProxyCommand=...@host` would reach ssh as an option, not a destination.
+        return Err("User name cannot start with '-'".into());
+    }
     match user
         .chars()
         .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '@' | ':' | '/'))

@@ -1,0 +1,27 @@
+//! The root component: provides shared context and lays out the shell.
+
+use crate::shared::toast::{Toast, Toasts};
+use crate::shell::{Header, Screen, Sidebar};
+use crate::UiContext;
+use dioxus::prelude::*;
+
+#[component]
+pub fn Root(ctx: UiContext) -> Element {
+    let theme = use_signal(|| ctx.prefs.theme());
+    use_context_provider(|| ctx.clone());
+    use_context_provider(|| theme);
+    use_context_provider(Toasts::default);
+    crate::vm::provide_inventory();
+    let screen = use_signal(|| Screen::Vms);
+
+    rsx! {
+        div { class: "app theme-{theme().as_str()}", id: "app",
+            Header { screen }
+            Sidebar { screen }
+            main { class: "content", id: "content",
+                {screen().render()}
+            }
+            Toast {}
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Layout and navigation: header, sidebar, and which screen fills the content area.
+
+mod settings;
+
+use crate::vm::{use_inventory, VmScreen};
+use crate::{Theme, UiContext};
+use dioxus::prelude::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Vms,
+    Jobs,
+    Commands,
+    Logs,
+    Settings,
+}
+
+impl Screen {
+    const ALL: [Screen; 5] = [
+        Screen::Vms,
+        Screen::Jobs,
+        Screen::Commands,
+        Screen::Logs,
+        Screen::Settings,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Vms => "VMs",
+            Self::Jobs => "Jobs",
+            Self::Commands => "Commands",
+            Self::Logs => "Logs",
+            Self::Settings => "Settings",
+        }
+    }
+
+    fn id(self) -> &'static str {
+        match self {
+            Self::Vms => "nav-vms",
+            Self::Jobs => "nav-jobs",
+            Self::Commands => "nav-commands",
+            Self::Logs => "nav-logs",
+            Self::Settings => "nav-settings",
+        }
+    }
+
+    fn icon(self) -> &'static str {
+        match self {
+            Self::Vms => "▤",
+            Self::Jobs => "▶",
+            Self::Commands => "⌘",
+            Self::Logs => "☰",
+            Self::Settings => "⚙",
+        }
+    }
+
+    pub fn render(self) -> Element {
+        match self {
+            Self::Vms => rsx! { VmScreen {} },
+            Self::Jobs => rsx! {
+                NotBuilt {
+                    title: "Jobs",
+                    what: "The job queue — running commands on many VMs, with progress, cancel and retry — is not built yet.",
+                }
+            },
+            Self::Commands => rsx! {
+                NotBuilt {
+                    title: "Commands",
+                    what: "Command templates and the command builder are not built yet.",
+                }
+            },
+            Self::Logs => rsx! {
+                NotBuilt {
+                    title: "Logs",
+                    what: "Live job logs, search and export are not built yet.",
+                }
+            },
+            Self::Settings => rsx! { settings::Settings {} },
+        }
+    }
+}
+
+#[component]
+pub fn Header(screen: Signal<Screen>) -> Element {
+    let inventory = use_inventory();
+    let mut theme = use_context::<Signal<Theme>>();
+    let ctx = use_context::<UiContext>();
+    let count = inventory.read().vms.len();
+    let next = match theme() {
+        Theme::System => Theme::Light,
+        Theme::Light => Theme::Dark,
+        Theme::Dark => Theme::System,
+    };
+    rsx! {
+        header { class: "header",
+            div { class: "brand",
+                span { class: "brand-mark", "◆" }
+                span { "VM Orchestrator" }
+            }
+            div { class: "header-status", id: "header-status",
+                span { class: "pill", "{count} VM" if count != 1 { "s" } }
+            }
+            button {
+                class: "icon-button",
+                id: "theme-toggle",
+                title: "Theme: {theme().as_str()} (click for {next.as_str()})",
+                onclick: move |_| {
+                    if let Err(err) = ctx.prefs.set_theme(next) {
+                        tracing::warn!("cannot save theme: {err}");
+                    }
+                    theme.set(next);
+                },
+                match theme() {
+                    Theme::System => "◐",
+                    Theme::Light => "☀",
+                    Theme::Dark => "☾",
+                }
+            }
+        }
+    }
+}
+
+#[component]
+pub fn Sidebar(screen: Signal<Screen>) -> Element {
+    rsx! {
+        nav { class: "sidebar",
+            for item in Screen::ALL {
+                button {
+                    key: "{item.id()}",
+                    id: item.id(),
+                    class: if screen() == item { "nav-item active" } else { "nav-item" },
+                    onclick: move |_| screen.set(item),
+                    span { class: "nav-icon", "{item.icon()}" }
+                    span { "{item.label()}" }
+                }
+            }
+        }
+    }
+}
+
+/// A screen whose feature has not been built: says so plainly, links nowhere.
+#[component]
+fn NotBuilt(title: &'static str, what: &'static str) -> Element {
+    rsx! {
+        section { class: "screen",
+            h1 { "{title}" }
+            div { class: "empty-state not-built",
+                p { class: "empty-title", "Not built yet" }
+                p { "{what}" }
+                p { class: "muted", "Until then, everything works from the VMs screen." }
+            }
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Import hosts from an ssh config: pick a file, preview what changes, tick, apply.
+
+use super::Panel;
+use crate::shared::modal::Modal;
+use crate::shared::toast::use_toasts;
+use crate::UiContext;
+use dioxus::prelude::*;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use vmo_engine::{ImportAction, ImportPlan, Paths};
+
+#[component]
+pub fn ImportDialog(panel: Signal<Panel>) -> Element {
+    let ctx = use_context::<UiContext>();
+    let toasts = use_toasts();
+    let mut path = use_signal(|| {
+        Paths::default_ssh_config()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    });
+    let mut plan = use_signal(|| None::<ImportPlan>);
+    let mut ticked = use_signal(BTreeSet::<String>::new);
+    let mut error = use_signal(|| None::<String>);
+    let mut busy = use_signal(|| false);
+
+    let preview = {
+        let inventory = ctx.engine.inventory().clone();
+        move || {
+            let inventory = inventory.clone();
+            let file = PathBuf::from(path().trim());
+            busy.set(true);
+            spawn(async move {
+                match inventory.import_preview(&file).await {
+                    Ok(found) => {
+                        // Tick everything that would change; unchanged and invalid hosts stay off.
+                        ticked.set(
+                            found
+                                .hosts
+                                .iter()
+                                .filter(|h| matches!(h.action, ImportAction::Add | ImportAction::Update { .. }))
+                                .map(|h| h.alias.clone())
+                                .collect(),
+                        );
+                        plan.set(Some(found));
+                        error.set(None);
+                    }
+                    Err(err) => {
+                        plan.set(None);
+                        error.set(Some(err.message));
+                    }
+                }
+                busy.set(false);
+            });
+        }
+    };
+    let mut preview_on_enter = preview.clone();
+    let mut preview_on_click = preview;
+    let apply = move |_| {
+        let inventory = ctx.engine.inventory().clone();
+        let file = PathBuf::from(path().trim());
+        let only: Vec<String> = ticked.read().iter().cloned().collect();
+        busy.set(true);
+        spawn(async move {
+            match inventory.import_apply(&file, Some(&only)).await {
+                Ok(summary) => {
+                    toasts.show(format!(
+                        "Imported: {} added, {} updated",
+                        summary.added, summary.updated
+                    ));
+                    panel.set(Panel::Closed);
+                }
+                Err(err) => error.set(Some(err.message)),
+            }
+            busy.set(false);
+        });
+    };
+    let count = ticked.read().len();
+
+    rsx! {
+        Modal { title: "Import from SSH config", id: "vm-import-dialog", on_close: move |_| panel.set(Panel::Closed),
+            div { class: "modal-body",
+                div { class: "field",
+                    label { r#for: "import-path", "Config file" }
+                    div { class: "input-with-button",
+                        input {
+                            id: "import-path",
+                            class: "mono",
+                            value: "{path}",
+                            oninput: move |e| {
+                                path.set(e.value());
+                                plan.set(None);
+                            },
+                            onkeydown: move |e| if e.key() == Key::Enter { preview_on_enter() },
+                        }
+                        button {
+                            class: "button",
+                            id: "import-preview",
+                            disabled: busy(),
+                            onclick: move |_| preview_on_click(),
+                            "Preview"
+                        }
+                    }
+                    p { class: "hint", "Include files are followed; wildcard patterns like Host * are not imported but their settings apply." }
+                }
+                if let Some(message) = error() {
+                    div { class: "alert error", id: "import-error", "{message}" }
+                }
+                if let Some(found) = plan() {
+                    if found.hosts.is_empty() {
+                        p { class: "muted", id: "import-nothing", "No concrete hosts in this file." }
+                    } else {
+                        table { class: "table compact", id: "import-plan",
+                            thead {
+                                tr {
+                                    th { class: "col-check" }
+                                    th { "Host" }
+                                    th { "Resolved" }
+                                    th { "Change" }
+                                }
+                            }
+                            tbody {
+                                for host in found.hosts {
+                                    ImportRow { key: "{host.alias}", host, ticked }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            div { class: "modal-foot",
+                button { class: "button", onclick: move |_| panel.set(Panel::Closed), "Cancel" }
+                button {
+                    class: "button primary",
+                    id: "import-apply",
+                    disabled: busy() || count == 0,
+                    onclick: apply,
+                    "Import {count} host"
+                    if count != 1 { "s" }
+                }
+            }
+        }
+    }
+}
+
+#[component]
+fn ImportRow(host: vmo_engine::PlannedHost, ticked: Signal<BTreeSet<String>>) -> Element {
+    let alias = host.alias.clone();
+    let is_ticked = ticked.read().contains(&alias);
+    let selectable = matches!(host.action, ImportAction::Add | ImportAction::Update { .. });
+    let d = &host.draft;
+    let mut resolved = String::new();
+    if !d.user.is_empty() {
+        resolved.push_str(&format!("{}@", d.user));
+    }
+    resolved.push_str(&format!("{}:{}", d.host, d.port));
+    if let Some(key) = &d.key_file {
+        resolved.push_str(&format!("  key {key}"));
+    }
+    if let Some(jump) = &d.jump_host {
+        resolved.push_str(&format!("  via {jump}"));
+    }
+    let (badge, class, detail) = match &host.action {
+        ImportAction::Add => ("new", "badge ok", String::new()),
+        ImportAction::Update { changes, .. } => ("update", "badge warn", changes.join(", ")),
+        ImportAction::Unchanged { .. } => ("unchanged", "badge", String::new()),
+        ImportAction::Invalid { reason } => ("skipped", "badge bad", reason.clone()),
+    };
+    rsx! {
+        tr { id: "import-row-{alias}",
+            td { class: "col-check",
+                input {
+                    r#type: "checkbox",
+                    checked: is_ticked,
+                    disabled: !selectable,
+                    onchange: move |_| ticked.with_mut(|t| {
+                        if !t.remove(&alias) {
+                            t.insert(alias.clone());
+                        }
+                    }),
+                }
+            }
+            td { class: "mono", "{host.alias}" }
+            td { class: "mono", "{resolved}" }
+            td {
+                span { class: "{class}", "{badge}" }
+                if !detail.is_empty() {
+                    span { class: "muted change-detail", " {detail}" }
+                }
+            }
+        }
+    }
+}

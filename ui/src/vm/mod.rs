@@ -1,0 +1,220 @@
+//! The VM inventory screen: list, search, tags, and the dialogs to view, add, edit,
+//! duplicate, delete and import VMs.
+
+mod detail;
+mod form;
+mod import;
+mod state;
+mod table;
+
+pub use state::{provide_inventory, use_inventory};
+
+use crate::shared::modal::Modal;
+use crate::shared::toast::use_toasts;
+use crate::UiContext;
+use dioxus::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use vmo_engine::{Vm, VmFilter, VmId};
+
+/// The dialog open over the list, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Panel {
+    Closed,
+    View(VmId),
+    Create,
+    Edit(VmId),
+    Import,
+    ConfirmDelete(Vec<VmId>),
+}
+
+#[component]
+pub fn VmScreen() -> Element {
+    let inventory = use_inventory();
+    let mut query = use_signal(String::new);
+    let selected = use_signal(BTreeSet::<VmId>::new);
+    let mut panel = use_signal(|| Panel::Closed);
+
+    let view = inventory.read();
+    let filter = VmFilter::parse(&query());
+    let shown: Vec<Vm> = view
+        .vms
+        .iter()
+        .filter(|vm| filter.matches(vm))
+        .cloned()
+        .collect();
+    // Selection only ever names VMs that still exist.
+    let live_selection: Vec<VmId> = selected
+        .read()
+        .iter()
+        .filter(|id| view.vms.iter().any(|vm| vm.id == **id))
+        .copied()
+        .collect();
+    let mut tag_counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for tag in view.vms.iter().flat_map(|vm| vm.tags.iter()) {
+        *tag_counts.entry(tag.as_str()).or_default() += 1;
+    }
+    let tag_chips: Vec<(String, usize, bool)> = tag_counts
+        .into_iter()
+        .map(|(t, n)| (t.to_string(), n, filter.tags.iter().any(|f| f == t)))
+        .collect();
+    let find = |id: VmId| view.vms.iter().find(|vm| vm.id == id).cloned();
+
+    rsx! {
+        section { class: "screen vm-screen",
+            div { class: "screen-head",
+                h1 { "VMs" }
+                div { class: "actions",
+                    if !live_selection.is_empty() {
+                        button {
+                            class: "button danger",
+                            id: "vm-delete-selected",
+                            onclick: {
+                                let ids = live_selection.clone();
+                                move |_| panel.set(Panel::ConfirmDelete(ids.clone()))
+                            },
+                            "Delete selected ({live_selection.len()})"
+                        }
+                    }
+                    button {
+                        class: "button",
+                        id: "vm-import",
+                        onclick: move |_| panel.set(Panel::Import),
+                        "Import from SSH config"
+                    }
+                    button {
+                        class: "button primary",
+                        id: "vm-add",
+                        onclick: move |_| panel.set(Panel::Create),
+                        "Add VM"
+                    }
+                }
+            }
+            div { class: "toolbar",
+                input {
+                    class: "search",
+                    id: "vm-search",
+                    r#type: "search",
+                    placeholder: "Search name, host, notes…  tag:prod",
+                    value: "{query}",
+                    oninput: move |e| query.set(e.value()),
+                }
+                div { class: "chips",
+                    for (tag, count, active) in tag_chips {
+                        button {
+                            key: "{tag}",
+                            class: if active { "chip active" } else { "chip" },
+                            onclick: move |_| query.set(toggle_tag(&query(), &tag, active)),
+                            "{tag} "
+                            span { class: "chip-count", "{count}" }
+                        }
+                    }
+                }
+            }
+            if let Some(error) = &view.error {
+                div { class: "alert error", id: "vm-load-error", "Cannot load the inventory: {error}" }
+            }
+            if view.loaded && view.vms.is_empty() {
+                div { class: "empty-state", id: "vm-empty",
+                    p { class: "empty-title", "No VMs yet" }
+                    p { "Add a VM by hand, or import the hosts you already have in your SSH config." }
+                    div { class: "actions",
+                        button { class: "button", onclick: move |_| panel.set(Panel::Import), "Import from SSH config" }
+                        button { class: "button primary", onclick: move |_| panel.set(Panel::Create), "Add VM" }
+                    }
+                }
+            } else if view.loaded {
+                table::VmTable { vms: shown.clone(), selected, panel }
+                p { class: "muted count", id: "vm-count",
+                    "{shown.len()} of {view.vms.len()} shown"
+                }
+            }
+        }
+        match panel() {
+            Panel::Closed => rsx! {},
+            Panel::View(id) => match find(id) {
+                Some(vm) => rsx! { detail::VmDetail { vm, panel } },
+                None => rsx! {},
+            },
+            Panel::Create => rsx! {
+                form::VmForm { editing: None, panel }
+            },
+            Panel::Edit(id) => match find(id) {
+                Some(vm) => rsx! { form::VmForm { editing: Some(vm), panel } },
+                None => rsx! {},
+            },
+            Panel::Import => rsx! { import::ImportDialog { panel } },
+            Panel::ConfirmDelete(ids) => {
+                let names: Vec<String> = ids.iter().filter_map(|id| find(*id)).map(|vm| vm.name).collect();
+                rsx! { ConfirmDelete { ids, names, panel, selected } }
+            }
+        }
+    }
+}
+
+/// Adds `tag:TAG` to a search, or removes it.
+fn toggle_tag(query: &str, tag: &str, active: bool) -> String {
+    let term = format!("tag:{tag}");
+    if active {
+        query
+            .split_whitespace()
+            .filter(|t| !t.eq_ignore_ascii_case(&term))
+            .collect::<Vec<_>>()
+            .join(" ")
+    } else {
+        format!("{} {term}", query.trim()).trim().to_string()
+    }
+}
+
+#[component]
+fn ConfirmDelete(
+    ids: Vec<VmId>,
+    names: Vec<String>,
+    panel: Signal<Panel>,
+    selected: Signal<BTreeSet<VmId>>,
+) -> Element {
+    let ctx = use_context::<UiContext>();
+    let toasts = use_toasts();
+    let mut error = use_signal(|| None::<String>);
+    let title = match names.as_slice() {
+        [one] => format!("Delete {one}?"),
+        many => format!("Delete {} VMs?", many.len()),
+    };
+    rsx! {
+        Modal { title, id: "vm-delete-dialog", on_close: move |_| panel.set(Panel::Closed),
+            div { class: "modal-body",
+                p { "This removes the VM from the inventory. It does not touch the machine itself." }
+                ul { class: "name-list",
+                    for name in names.iter() {
+                        li { key: "{name}", "{name}" }
+                    }
+                }
+                if let Some(message) = error() {
+                    div { class: "alert error", "{message}" }
+                }
+            }
+            div { class: "modal-foot",
+                button { class: "button", onclick: move |_| panel.set(Panel::Closed), "Cancel" }
+                button {
+                    class: "button danger",
+                    id: "vm-delete-confirm",
+                    onclick: move |_| {
+                        let inventory = ctx.engine.inventory().clone();
+                        let ids = ids.clone();
+                        let count = ids.len();
+                        spawn(async move {
+                            match inventory.delete(&ids).await {
+                                Ok(()) => {
+                                    selected.with_mut(|s| ids.iter().for_each(|id| { s.remove(id); }));
+                                    panel.set(Panel::Closed);
+                                    toasts.show(if count == 1 { "VM deleted".to_string() } else { format!("{count} VMs deleted") });
+                                }
+                                Err(err) => error.set(Some(err.message)),
+                            }
+                        });
+                    },
+                    "Delete"
+                }
+            }
+        }
+    }
+}

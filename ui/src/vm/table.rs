@@ -1,0 +1,128 @@
+//! The inventory table with selection and per-row actions.
+
+use super::Panel;
+use crate::shared::toast::use_toasts;
+use crate::UiContext;
+use dioxus::prelude::*;
+use std::collections::BTreeSet;
+use vmo_engine::{AuthMethod, Vm, VmId};
+
+#[component]
+pub fn VmTable(vms: Vec<Vm>, selected: Signal<BTreeSet<VmId>>, panel: Signal<Panel>) -> Element {
+    let shown_ids: Vec<VmId> = vms.iter().map(|vm| vm.id).collect();
+    let all_selected = !shown_ids.is_empty() && shown_ids.iter().all(|id| selected.read().contains(id));
+    if vms.is_empty() {
+        return rsx! {
+            div { class: "empty-state small", id: "vm-no-match", "No VM matches this search." }
+        };
+    }
+    rsx! {
+        table { class: "table", id: "vm-table",
+            thead {
+                tr {
+                    th { class: "col-check",
+                        input {
+                            r#type: "checkbox",
+                            title: "Select all shown",
+                            checked: all_selected,
+                            onchange: move |_| selected.with_mut(|s| {
+                                if all_selected {
+                                    shown_ids.iter().for_each(|id| { s.remove(id); });
+                                } else {
+                                    s.extend(shown_ids.iter().copied());
+                                }
+                            }),
+                        }
+                    }
+                    th { "Name" }
+                    th { "Address" }
+                    th { "Auth" }
+                    th { "Jump host" }
+                    th { "Tags" }
+                    th { class: "col-actions", "" }
+                }
+            }
+            tbody {
+                for vm in vms {
+                    VmRow { key: "{vm.id}", vm, selected, panel }
+                }
+            }
+        }
+    }
+}
+
+#[component]
+fn VmRow(vm: Vm, selected: Signal<BTreeSet<VmId>>, panel: Signal<Panel>) -> Element {
+    let ctx = use_context::<UiContext>();
+    let toasts = use_toasts();
+    let id = vm.id;
+    let is_selected = selected.read().contains(&id);
+    let auth = match vm.auth {
+        AuthMethod::KeyFile => format!("Key {}", vm.key_file.as_deref().unwrap_or("")),
+        other => other.label().to_string(),
+    };
+    rsx! {
+        tr {
+            id: "vm-row-{vm.name}",
+            class: if is_selected { "selected" } else { "" },
+            td { class: "col-check",
+                input {
+                    r#type: "checkbox",
+                    title: "Select {vm.name}",
+                    checked: is_selected,
+                    onchange: move |_| selected.with_mut(|s| {
+                        if !s.remove(&id) {
+                            s.insert(id);
+                        }
+                    }),
+                }
+            }
+            td {
+                button {
+                    class: "link vm-name",
+                    onclick: move |_| panel.set(Panel::View(id)),
+                    "{vm.name}"
+                }
+            }
+            td { class: "mono vm-address", "{vm.address()}" }
+            td { class: "vm-auth", "{auth}" }
+            td { class: "mono", {vm.jump_host.clone().unwrap_or_default()} }
+            td {
+                for tag in vm.tags.iter() {
+                    span { key: "{tag}", class: "tag", "{tag}" }
+                }
+            }
+            td { class: "col-actions",
+                button {
+                    class: "button ghost small",
+                    title: "Edit {vm.name}",
+                    onclick: move |_| panel.set(Panel::Edit(id)),
+                    "Edit"
+                }
+                button {
+                    class: "button ghost small",
+                    title: "Duplicate {vm.name}",
+                    onclick: move |_| {
+                        let inventory = ctx.engine.inventory().clone();
+                        spawn(async move {
+                            match inventory.duplicate(id).await {
+                                Ok(copy) => {
+                                    toasts.show(format!("Created {}", copy.name));
+                                    panel.set(Panel::Edit(copy.id));
+                                }
+                                Err(err) => toasts.show(err.message),
+                            }
+                        });
+                    },
+                    "Duplicate"
+                }
+                button {
+                    class: "button ghost small danger-text",
+                    title: "Delete {vm.name}",
+                    onclick: move |_| panel.set(Panel::ConfirmDelete(vec![id])),
+                    "Delete"
+                }
+            }
+        }
+    }
+}
