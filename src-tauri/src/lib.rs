@@ -3,7 +3,7 @@
 //! the tray.
 
 pub mod commands;
-mod events;
+pub mod events;
 mod logging;
 mod preferences;
 mod tray;
@@ -45,11 +45,7 @@ pub fn run() -> anyhow::Result<()> {
                     prefs,
                 }),
             ))?;
-            app.manage(AppState {
-                engine: engine.clone(),
-                ui_address: Some(ui.url()),
-            });
-            events::forward_inventory(&handle, &engine);
+            attach_engine(&handle, engine.clone(), Some(ui.url()));
             let tray_ok = tray::install(&handle);
             window::create_main(&handle, &ui.origin(), tray_ok)?;
             Ok(())
@@ -58,6 +54,16 @@ pub fn run() -> anyhow::Result<()> {
         .context("cannot start the desktop shell")?;
     app.run(|_, _| {});
     Ok(())
+}
+
+/// Makes the engine reachable from commands and re-emits its events as Tauri events.
+pub fn attach_engine<R: tauri::Runtime>(
+    app: &tauri::AppHandle<R>,
+    engine: Engine,
+    ui_address: Option<String>,
+) {
+    events::forward_inventory(app, &engine);
+    app.manage(AppState { engine, ui_address });
 }
 
 /// Every command the window may call. Public so tests can mount it on a mock app.

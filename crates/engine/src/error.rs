@@ -91,6 +91,9 @@ impl From<sqlx::Error> for EngineError {
 
 impl From<sqlx::migrate::MigrateError> for EngineError {
     fn from(err: sqlx::migrate::MigrateError) -> Self {
-        Self::new(ErrorCode::Database, format!("database migration failed: {err}"))
+        Self::new(
+            ErrorCode::Database,
+            format!("database migration failed: {err}"),
+        )
     }
 }

@@ -12,10 +12,17 @@ use std::path::PathBuf;
 pub enum ImportAction {
     Add,
     /// `changes` lists each differing setting as "port: 22 → 2222".
-    Update { id: VmId, changes: Vec<String> },
-    Unchanged { id: VmId },
+    Update {
+        id: VmId,
+        changes: Vec<String>,
+    },
+    Unchanged {
+        id: VmId,
+    },
     /// The host cannot become a VM as written; `reason` says why.
-    Invalid { reason: String },
+    Invalid {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -131,7 +138,15 @@ fn changes(vm: &Vm, draft: &VmDraft) -> Vec<String> {
     diff("port", vm.port.to_string(), draft.port.to_string());
     diff("user", show(Some(&vm.user)), show(Some(&draft.user)));
     diff("auth", vm.auth.label().into(), draft.auth.label().into());
-    diff("key file", show(vm.key_file.as_deref()), show(draft.key_file.as_deref()));
-    diff("jump host", show(vm.jump_host.as_deref()), show(draft.jump_host.as_deref()));
+    diff(
+        "key file",
+        show(vm.key_file.as_deref()),
+        show(draft.key_file.as_deref()),
+    );
+    diff(
+        "jump host",
+        show(vm.jump_host.as_deref()),
+        show(draft.jump_host.as_deref()),
+    );
     out
 }

@@ -7,6 +7,7 @@ use crate::ssh_config;
 use crate::store::Store;
 use crate::vm::{Vm, VmDraft, VmId, NAME_MAX};
 use serde::Serialize;
+use std::collections::HashSet;
 use std::path::Path;
 use tokio::sync::broadcast;
 
@@ -81,12 +82,15 @@ impl Inventory {
 
     /// Deletes all of `ids`, or none of them if one does not exist.
     pub async fn delete(&self, ids: &[VmId]) -> Result<(), EngineError> {
+        // An id listed twice is still one existing VM, not a missing one.
+        let mut seen = HashSet::new();
+        let ids: Vec<VmId> = ids.iter().copied().filter(|id| seen.insert(*id)).collect();
         if ids.is_empty() {
             return Ok(());
         }
-        self.store.delete_vms(ids).await?;
+        self.store.delete_vms(&ids).await?;
         tracing::info!(count = ids.len(), "VMs deleted");
-        self.emit(InventoryEvent::Deleted { ids: ids.to_vec() });
+        self.emit(InventoryEvent::Deleted { ids });
         Ok(())
     }
 

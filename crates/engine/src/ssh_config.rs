@@ -77,7 +77,9 @@ fn read_file(
         message,
     };
     let bytes = std::fs::read(path).map_err(|e| fail(None, format!("cannot read file: {e}")))?;
-    for (index, raw) in bytes.split(|b| *b == b'\n').enumerate() {
+    // A UTF-8 byte order mark (some Windows editors write one) is not part of the first line.
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    for (index, raw) in text.split(|b| *b == b'\n').enumerate() {
         let line_no = index + 1;
         let fail = |message: String| fail(Some(line_no), message);
         let text = std::str::from_utf8(raw)
@@ -171,11 +173,15 @@ fn expand_include(pattern: &str, base: &Path) -> Result<Vec<PathBuf>, String> {
     let full = if Path::new(&expanded).is_absolute() {
         PathBuf::from(expanded)
     } else {
-        base.join(expanded)
+        // Only the argument is a pattern: a folder named e.g. "backups [2024]" is literal.
+        Path::new(&glob::Pattern::escape(&base.to_string_lossy())).join(expanded)
     };
     let full = full.to_string_lossy().into_owned();
     let paths = glob::glob(&full).map_err(|e| format!("Include pattern {pattern:?}: {e}"))?;
-    let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+    let mut found: Vec<PathBuf> = paths
+        .filter_map(Result::ok)
+        .filter(|p| p.is_file())
+        .collect();
     found.sort();
     Ok(found)
 }
@@ -203,7 +209,10 @@ fn resolve(entries: &[Entry]) -> Vec<SshHost> {
         .filter(|a| !is_pattern(a) && seen.insert(a.to_ascii_lowercase()))
         .map(String::as_str)
         .collect();
-    aliases.into_iter().map(|a| resolve_host(a, entries)).collect()
+    aliases
+        .into_iter()
+        .map(|a| resolve_host(a, entries))
+        .collect()
 }
 
 fn resolve_host(alias: &str, entries: &[Entry]) -> SshHost {
@@ -215,7 +224,8 @@ fn resolve_host(alias: &str, entries: &[Entry]) -> SshHost {
         identity_file: None,
         proxy_jump: None,
     };
-    let mut applies = true; // lines before the first Host apply to every host
+    // Lines before the first Host apply to every host.
+    let mut applies = true;
     // Inside a file included from a block that does not apply, no Host line applies either.
     let mut never = false;
     let mut outer = Vec::new();
@@ -249,16 +259,20 @@ fn resolve_host(alias: &str, entries: &[Entry]) -> SshHost {
     let host_name = host
         .host_name
         .as_deref()
-        .map(|h| h.replace("%h", alias).replace("%%", "%"));
+        .map(|h| expand_tokens(h, &[('h', alias)]));
     let target = host_name.clone().unwrap_or_else(|| alias.to_string());
     host.identity_file = host.identity_file.map(|f| {
         let home = dirs::home_dir().map(|h| h.to_string_lossy().into_owned());
         let local_user = std::env::var("USER").unwrap_or_default();
-        f.replace("%d", home.as_deref().unwrap_or("~"))
-            .replace("%h", &target)
-            .replace("%r", host.user.as_deref().unwrap_or(&local_user))
-            .replace("%u", &local_user)
-            .replace("%%", "%")
+        expand_tokens(
+            &f,
+            &[
+                ('d', home.as_deref().unwrap_or("~")),
+                ('h', &target),
+                ('r', host.user.as_deref().unwrap_or(&local_user)),
+                ('u', &local_user),
+            ],
+        )
     });
     host.host_name = host_name;
     if host
@@ -269,6 +283,31 @@ fn resolve_host(alias: &str, entries: &[Entry]) -> SshHost {
         host.proxy_jump = None;
     }
     host
+}
+
+/// Replaces `%x` tokens in one left-to-right pass, as ssh does: `%%` is a literal `%`, and
+/// substituted text is never expanded again. Unknown tokens are left as written.
+fn expand_tokens(text: &str, tokens: &[(char, &str)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('%') => out.push('%'),
+            Some(t) => match tokens.iter().find(|(key, _)| *key == t) {
+                Some((_, value)) => out.push_str(value),
+                None => {
+                    out.push('%');
+                    out.push(t);
+                }
+            },
+            None => out.push('%'),
+        }
+    }
+    out
 }
 
 /// ssh_config(5) PATTERNS: any negated match excludes; otherwise any positive match includes.
@@ -304,8 +343,14 @@ mod tests {
 
     #[test]
     fn splits_lines() {
-        assert_eq!(split_line("Port 22").unwrap(), ("Port", vec!["22".to_string()]));
-        assert_eq!(split_line("Port=22").unwrap(), ("Port", vec!["22".to_string()]));
+        assert_eq!(
+            split_line("Port 22").unwrap(),
+            ("Port", vec!["22".to_string()])
+        );
+        assert_eq!(
+            split_line("Port=22").unwrap(),
+            ("Port", vec!["22".to_string()])
+        );
         assert_eq!(
             split_line("IdentityFile \"/a b/key\" # mine").unwrap(),
             ("IdentityFile", vec!["/a b/key".to_string()])

@@ -97,10 +97,9 @@ impl Store {
     }
 
     pub async fn list_vms(&self) -> Result<Vec<Vm>, EngineError> {
-        let rows: Vec<VmRow> =
-            sqlx::query_as(select_vms!("ORDER BY name COLLATE NOCASE"))
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<VmRow> = sqlx::query_as(select_vms!("ORDER BY name COLLATE NOCASE"))
+            .fetch_all(&self.pool)
+            .await?;
         let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
         let tag_rows: Vec<(i64, String)> =
             sqlx::query_as("SELECT vm_id, tag FROM vm_tags ORDER BY tag")
@@ -194,10 +193,11 @@ async fn fetch_vm(tx: &mut Transaction<'_, Sqlite>, id: VmId) -> Result<Vm, Engi
         .fetch_optional(&mut **tx)
         .await?;
     let row = row.ok_or_else(|| EngineError::not_found(format!("VM #{id}")))?;
-    let tags: Vec<(String,)> = sqlx::query_as("SELECT tag FROM vm_tags WHERE vm_id = ? ORDER BY tag")
-        .bind(id.0)
-        .fetch_all(&mut **tx)
-        .await?;
+    let tags: Vec<(String,)> =
+        sqlx::query_as("SELECT tag FROM vm_tags WHERE vm_id = ? ORDER BY tag")
+            .bind(id.0)
+            .fetch_all(&mut **tx)
+            .await?;
     row.into_vm(tags.into_iter().map(|(t,)| t).collect())
 }
 

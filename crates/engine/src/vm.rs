@@ -174,12 +174,14 @@ impl VmDraft {
             flag("user", m);
         }
         match (&self.auth, &self.key_file) {
-            (AuthMethod::KeyFile, None) => {
-                flag("key_file", "Key file authentication needs the path of a private key".into())
-            }
-            (AuthMethod::KeyFile, Some(k)) if k.chars().any(char::is_control) => {
-                flag("key_file", "Key file path cannot contain control characters".into())
-            }
+            (AuthMethod::KeyFile, None) => flag(
+                "key_file",
+                "Key file authentication needs the path of a private key".into(),
+            ),
+            (AuthMethod::KeyFile, Some(k)) if k.chars().any(char::is_control) => flag(
+                "key_file",
+                "Key file path cannot contain control characters".into(),
+            ),
             _ => {}
         }
         if let Some(jump) = &self.jump_host {
@@ -191,7 +193,10 @@ impl VmDraft {
             flag("tags", m);
         }
         if self.notes.chars().count() > NOTES_MAX {
-            flag("notes", format!("Notes are limited to {NOTES_MAX} characters"));
+            flag(
+                "notes",
+                format!("Notes are limited to {NOTES_MAX} characters"),
+            );
         }
         if errors.is_empty() {
             Ok(self)
@@ -271,7 +276,8 @@ pub fn check_host(host: &str) -> Result<(), String> {
             && l.len() <= 63
             && !l.starts_with('-')
             && !l.ends_with('-')
-            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            && l.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     };
     if host.trim_end_matches('.').split('.').all(label_ok) {
         Ok(())
@@ -396,7 +402,14 @@ mod tests {
 
     #[test]
     fn hosts() {
-        for ok in ["example.com", "10.1.2.3", "::1", "[fe80::1]", "db_1.lan", "localhost."] {
+        for ok in [
+            "example.com",
+            "10.1.2.3",
+            "::1",
+            "[fe80::1]",
+            "db_1.lan",
+            "localhost.",
+        ] {
             assert!(check_host(ok).is_ok(), "{ok}");
         }
         for bad in ["", "a..b", "-a.com", "a b", "x;rm -rf", "ho$t"] {

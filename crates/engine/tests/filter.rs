@@ -88,7 +88,10 @@ async fn words_match_name_address_tags_jump_host_and_notes() {
     assert_eq!(search(e, "bastion").await, vec!["bastion", "web-2"]);
     // Every word must match.
     assert_eq!(search(e, "web ops").await, vec!["web-1", "web-2"]);
-    assert_eq!(search(e, "web nothing-like-this").await, Vec::<String>::new());
+    assert_eq!(
+        search(e, "web nothing-like-this").await,
+        Vec::<String>::new()
+    );
 }
 
 #[tokio::test]
@@ -101,7 +104,10 @@ async fn tag_terms_require_every_tag_exactly() {
     assert_eq!(search(e, "tag:env:stage").await, vec!["stage-web"]);
     // A tag term is not a substring search.
     assert_eq!(search(e, "tag:pro").await, Vec::<String>::new());
-    assert_eq!(search(e, "tag:staging tag:prod").await, Vec::<String>::new());
+    assert_eq!(
+        search(e, "tag:staging tag:prod").await,
+        Vec::<String>::new()
+    );
 }
 
 #[tokio::test]

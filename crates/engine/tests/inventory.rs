@@ -4,8 +4,7 @@
 mod common;
 
 use common::*;
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, Connection};
+use sqlx::Connection;
 use vmo_engine::{AuthMethod, Engine, ErrorCode, InventoryEvent, Paths, VmDraft, VmId};
 
 // ---------------------------------------------------------------------------------------
@@ -42,7 +41,11 @@ async fn create_returns_the_normalised_record_and_list_get_agree() {
     assert_eq!(vm.jump_host, None);
     assert_eq!(vm.tags, tags(&["db", "prod", "web"]));
     assert_eq!(vm.notes, "first line\nsecond line");
-    assert!(vm.created_at > 1_600_000_000_000, "unix millis: {}", vm.created_at);
+    assert!(
+        vm.created_at > 1_600_000_000_000,
+        "unix millis: {}",
+        vm.created_at
+    );
     assert_eq!(vm.created_at, vm.updated_at);
 
     assert_eq!(inv.get(vm.id).await.unwrap(), vm);
@@ -164,7 +167,13 @@ async fn update_replaces_every_field_and_the_tag_set() {
 
     // Clearing the tags really removes them.
     let cleared = inv
-        .update(original.id, VmDraft { tags: vec![], ..updated.draft() })
+        .update(
+            original.id,
+            VmDraft {
+                tags: vec![],
+                ..updated.draft()
+            },
+        )
         .await
         .unwrap();
     assert!(cleared.tags.is_empty());
@@ -177,7 +186,13 @@ async fn a_vm_may_be_renamed_to_its_own_name_in_another_case() {
     let inv = env.engine.inventory();
     let vm = inv.create(draft("web", "h.lan")).await.unwrap();
     let renamed = inv
-        .update(vm.id, VmDraft { name: "WEB".into(), ..vm.draft() })
+        .update(
+            vm.id,
+            VmDraft {
+                name: "WEB".into(),
+                ..vm.draft()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(renamed.name, "WEB");
@@ -214,13 +229,19 @@ async fn delete_is_all_or_nothing_when_one_id_is_missing() {
     let env = TestEnv::new().await;
     let inv = env.engine.inventory();
     let a = inv
-        .create(VmDraft { tags: tags(&["keep"]), ..draft("a", "h.lan") })
+        .create(VmDraft {
+            tags: tags(&["keep"]),
+            ..draft("a", "h.lan")
+        })
         .await
         .unwrap();
     let b = inv.create(draft("b", "h.lan")).await.unwrap();
     let mut rx = inv.subscribe();
 
-    let err = assert_code(inv.delete(&[a.id, VmId(9999), b.id]).await, ErrorCode::NotFound);
+    let err = assert_code(
+        inv.delete(&[a.id, VmId(9999), b.id]).await,
+        ErrorCode::NotFound,
+    );
     assert!(err.message.contains("9999"), "{err:?}");
     assert_no_event(&mut rx);
 
@@ -231,11 +252,34 @@ async fn delete_is_all_or_nothing_when_one_id_is_missing() {
 }
 
 #[tokio::test]
+async fn delete_tolerates_an_id_listed_twice() {
+    // Every listed VM exists, so this is not the "one is missing" case.
+    let env = TestEnv::new().await;
+    let inv = env.engine.inventory();
+    let a = inv.create(draft("a", "h.lan")).await.unwrap();
+    let b = inv.create(draft("b", "h.lan")).await.unwrap();
+    let c = inv.create(draft("c", "h.lan")).await.unwrap();
+    let mut rx = inv.subscribe();
+    inv.delete(&[a.id, b.id, a.id]).await.unwrap();
+    assert_eq!(names(&env.engine).await, vec!["c"]);
+    assert_eq!(
+        next_event(&mut rx),
+        InventoryEvent::Deleted {
+            ids: vec![a.id, b.id]
+        }
+    );
+    let _ = c;
+}
+
+#[tokio::test]
 async fn deleting_a_vm_removes_its_tags() {
     let env = TestEnv::new().await;
     let inv = env.engine.inventory();
     let vm = inv
-        .create(VmDraft { tags: tags(&["x", "y"]), ..draft("a", "h.lan") })
+        .create(VmDraft {
+            tags: tags(&["x", "y"]),
+            ..draft("a", "h.lan")
+        })
         .await
         .unwrap();
     inv.delete(&[vm.id]).await.unwrap();
@@ -275,7 +319,10 @@ async fn duplicate_picks_name_copy_then_copy_2_and_copies_everything_else() {
     assert_eq!(first.name, "web-copy");
     assert_eq!(
         first.draft(),
-        VmDraft { name: "web-copy".into(), ..original.draft() },
+        VmDraft {
+            name: "web-copy".into(),
+            ..original.draft()
+        },
         "everything but the name is copied"
     );
 
@@ -315,7 +362,11 @@ async fn duplicate_of_a_maximal_name_stays_within_the_limit() {
     assert!(copy.name.len() <= vmo_engine::vm::NAME_MAX, "{}", copy.name);
     assert!(copy.name.ends_with("-copy"), "{}", copy.name);
     let copy2 = inv.duplicate(vm.id).await.unwrap();
-    assert!(copy2.name.len() <= vmo_engine::vm::NAME_MAX, "{}", copy2.name);
+    assert!(
+        copy2.name.len() <= vmo_engine::vm::NAME_MAX,
+        "{}",
+        copy2.name
+    );
     assert!(copy2.name.ends_with("-copy-2"), "{}", copy2.name);
 }
 
@@ -331,20 +382,37 @@ async fn names_are_unique_ignoring_case() {
     let db = inv.create(draft("db", "10.0.0.2")).await.unwrap();
     let mut rx = inv.subscribe();
 
-    let err = assert_code(inv.create(draft("WEB", "10.0.0.3")).await, ErrorCode::Conflict);
+    let err = assert_code(
+        inv.create(draft("WEB", "10.0.0.3")).await,
+        ErrorCode::Conflict,
+    );
     let field = err.field("name").expect("a field error on name");
     assert!(field.contains("WEB"), "{field}");
     // Surrounding blanks are trimmed before the check.
-    assert_code(inv.create(draft("  Web ", "10.0.0.3")).await, ErrorCode::Conflict);
+    assert_code(
+        inv.create(draft("  Web ", "10.0.0.3")).await,
+        ErrorCode::Conflict,
+    );
 
     let err = assert_code(
-        inv.update(db.id, VmDraft { name: "wEb".into(), ..db.draft() }).await,
+        inv.update(
+            db.id,
+            VmDraft {
+                name: "wEb".into(),
+                ..db.draft()
+            },
+        )
+        .await,
         ErrorCode::Conflict,
     );
     assert!(err.field("name").is_some(), "{err:?}");
 
     assert_no_event(&mut rx);
-    assert_eq!(inv.get(db.id).await.unwrap(), db, "failed rename left db untouched");
+    assert_eq!(
+        inv.get(db.id).await.unwrap(),
+        db,
+        "failed rename left db untouched"
+    );
     assert_eq!(inv.get(web.id).await.unwrap(), web);
     assert_eq!(names(&env.engine).await, vec!["db", "web"]);
 }
@@ -378,15 +446,33 @@ async fn validation_errors_name_each_field() {
     let mut rx = inv.subscribe();
 
     let err = assert_code(
-        inv.create(VmDraft { port: 0, ..draft("a", "h.lan") }).await,
+        inv.create(VmDraft {
+            port: 0,
+            ..draft("a", "h.lan")
+        })
+        .await,
         ErrorCode::Validation,
     );
     assert_eq!(err.field("port"), Some(vmo_engine::vm::PORT_RANGE));
     assert_eq!(err.fields.len(), 1, "{err:?}");
-    assert_eq!(err.message, vmo_engine::vm::PORT_RANGE, "one field: its message is the message");
+    assert_eq!(
+        err.message,
+        vmo_engine::vm::PORT_RANGE,
+        "one field: its message is the message"
+    );
 
-    for bad_host in ["bad host", "", "-lead.example.com", "a..b", "x;rm -rf /", "h$st"] {
-        let err = assert_code(inv.create(draft("a", bad_host)).await, ErrorCode::Validation);
+    for bad_host in [
+        "bad host",
+        "",
+        "-lead.example.com",
+        "a..b",
+        "x;rm -rf /",
+        "h$st",
+    ] {
+        let err = assert_code(
+            inv.create(draft("a", bad_host)).await,
+            ErrorCode::Validation,
+        );
         assert!(err.field("host").is_some(), "{bad_host:?}: {err:?}");
     }
 
@@ -399,7 +485,10 @@ async fn validation_errors_name_each_field() {
         .await,
         ErrorCode::Validation,
     );
-    assert!(err.field("key_file").unwrap().contains("private key"), "{err:?}");
+    assert!(
+        err.field("key_file").unwrap().contains("private key"),
+        "{err:?}"
+    );
 
     let err = assert_code(
         inv.create(VmDraft {
@@ -409,7 +498,10 @@ async fn validation_errors_name_each_field() {
         .await,
         ErrorCode::Validation,
     );
-    assert_eq!(err.field("jump_host"), Some("A VM cannot be its own jump host"));
+    assert_eq!(
+        err.field("jump_host"),
+        Some("A VM cannot be its own jump host")
+    );
 
     let err = assert_code(
         inv.create(draft("bad name", "h.lan")).await,
@@ -418,14 +510,22 @@ async fn validation_errors_name_each_field() {
     assert!(err.field("name").is_some(), "{err:?}");
 
     let err = assert_code(
-        inv.create(VmDraft { tags: tags(&["has space"]), ..draft("a", "h.lan") }).await,
+        inv.create(VmDraft {
+            tags: tags(&["has space"]),
+            ..draft("a", "h.lan")
+        })
+        .await,
         ErrorCode::Validation,
     );
     assert!(err.field("tags").is_some(), "{err:?}");
 
     let too_many: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
     let err = assert_code(
-        inv.create(VmDraft { tags: too_many, ..draft("a", "h.lan") }).await,
+        inv.create(VmDraft {
+            tags: too_many,
+            ..draft("a", "h.lan")
+        })
+        .await,
         ErrorCode::Validation,
     );
     assert!(err.field("tags").is_some(), "{err:?}");
@@ -450,7 +550,10 @@ async fn validation_errors_name_each_field() {
     assert_eq!(err.message, "5 fields need attention");
 
     assert_no_event(&mut rx);
-    assert!(inv.list().await.unwrap().is_empty(), "nothing invalid was stored");
+    assert!(
+        inv.list().await.unwrap().is_empty(),
+        "nothing invalid was stored"
+    );
 }
 
 #[tokio::test]
@@ -458,11 +561,21 @@ async fn the_jump_host_self_check_applies_to_the_new_name_on_update() {
     let env = TestEnv::new().await;
     let inv = env.engine.inventory();
     let vm = inv
-        .create(VmDraft { jump_host: Some("gateway".into()), ..draft("web", "h.lan") })
+        .create(VmDraft {
+            jump_host: Some("gateway".into()),
+            ..draft("web", "h.lan")
+        })
         .await
         .unwrap();
     let err = assert_code(
-        inv.update(vm.id, VmDraft { name: "Gateway".into(), ..vm.draft() }).await,
+        inv.update(
+            vm.id,
+            VmDraft {
+                name: "Gateway".into(),
+                ..vm.draft()
+            },
+        )
+        .await,
         ErrorCode::Validation,
     );
     assert!(err.field("jump_host").is_some(), "{err:?}");
@@ -474,13 +587,20 @@ async fn an_invalid_update_changes_nothing() {
     let env = TestEnv::new().await;
     let inv = env.engine.inventory();
     let vm = inv
-        .create(VmDraft { tags: tags(&["keep"]), ..draft("web", "h.lan") })
+        .create(VmDraft {
+            tags: tags(&["keep"]),
+            ..draft("web", "h.lan")
+        })
         .await
         .unwrap();
     let err = assert_code(
         inv.update(
             vm.id,
-            VmDraft { port: 0, tags: tags(&["gone"]), ..vm.draft() },
+            VmDraft {
+                port: 0,
+                tags: tags(&["gone"]),
+                ..vm.draft()
+            },
         )
         .await,
         ErrorCode::Validation,
@@ -499,7 +619,10 @@ async fn ip_literals_are_accepted_and_bracket_typos_are_not() {
     // A bracketed IPv6 literal (as in `[::1]:22`) is stored bare, so the address shown
     // (and searched) is not double-bracketed.
     let bracketed = inv
-        .create(VmDraft { port: 2222, ..draft("v6b", " [2001:db8::7] ") })
+        .create(VmDraft {
+            port: 2222,
+            ..draft("v6b", " [2001:db8::7] ")
+        })
         .await
         .unwrap();
     assert_eq!(bracketed.host, "2001:db8::7");
@@ -518,8 +641,11 @@ async fn user_names_that_look_like_ssh_options_are_rejected() {
     let inv = env.engine.inventory();
     // `-oProxyCommand=...@host` would be read by ssh as an option, not a destination.
     let err = assert_code(
-        inv.create(VmDraft { user: "-oProxyCommand=touch".into(), ..draft("a", "h.lan") })
-            .await,
+        inv.create(VmDraft {
+            user: "-oProxyCommand=touch".into(),
+            ..draft("a", "h.lan")
+        })
+        .await,
         ErrorCode::Validation,
     );
     assert!(err.field("user").is_some(), "{err:?}");
@@ -533,9 +659,12 @@ async fn user_names_that_look_like_ssh_options_are_rejected() {
     );
     assert!(err.field("jump_host").is_some(), "{err:?}");
     // An ordinary user with a dash inside is fine.
-    inv.create(VmDraft { user: "svc-deploy".into(), ..draft("a", "h.lan") })
-        .await
-        .unwrap();
+    inv.create(VmDraft {
+        user: "svc-deploy".into(),
+        ..draft("a", "h.lan")
+    })
+    .await
+    .unwrap();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -558,7 +687,15 @@ async fn data_survives_dropping_and_reopening_the_engine() {
             .await
             .unwrap();
         let b = inv.create(draft("b", "10.0.0.2")).await.unwrap();
-        inv.update(b.id, VmDraft { port: 2022, ..b.draft() }).await.unwrap();
+        inv.update(
+            b.id,
+            VmDraft {
+                port: 2022,
+                ..b.draft()
+            },
+        )
+        .await
+        .unwrap();
         let c = inv.create(draft("c", "10.0.0.3")).await.unwrap();
         inv.delete(&[c.id]).await.unwrap();
         let _ = a;
@@ -575,7 +712,11 @@ async fn data_survives_dropping_and_reopening_the_engine() {
     assert_eq!(after[0].tags, tags(&["prod"]));
 
     // The reopened store keeps working (migrations are not re-applied destructively).
-    reopened.inventory().create(draft("d", "10.0.0.4")).await.unwrap();
+    reopened
+        .inventory()
+        .create(draft("d", "10.0.0.4"))
+        .await
+        .unwrap();
     assert_eq!(names(&reopened).await, vec!["a", "b", "d"]);
 }
 
@@ -583,7 +724,12 @@ async fn data_survives_dropping_and_reopening_the_engine() {
 async fn two_engines_on_one_directory_see_each_others_writes() {
     let env = TestEnv::new().await;
     let other = env.reopen().await;
-    let vm = env.engine.inventory().create(draft("shared", "h.lan")).await.unwrap();
+    let vm = env
+        .engine
+        .inventory()
+        .create(draft("shared", "h.lan"))
+        .await
+        .unwrap();
     assert_eq!(other.inventory().get(vm.id).await.unwrap(), vm);
     other.inventory().delete(&[vm.id]).await.unwrap();
     assert!(env.engine.inventory().list().await.unwrap().is_empty());
@@ -599,7 +745,11 @@ async fn the_database_is_inventory_sqlite3_in_the_data_dir_and_uses_wal() {
     assert_eq!(engine.paths().database_file(), file);
     assert!(file.is_file(), "{} was not created", file.display());
 
-    engine.inventory().create(draft("a", "h.lan")).await.unwrap();
+    engine
+        .inventory()
+        .create(draft("a", "h.lan"))
+        .await
+        .unwrap();
     assert!(
         data_dir.join("inventory.sqlite3-wal").exists(),
         "a write in WAL mode leaves the -wal file next to the database"
@@ -638,21 +788,37 @@ async fn no_column_can_hold_a_secret() {
     // A password VM stores the method name only.
     env.engine
         .inventory()
-        .create(VmDraft { auth: AuthMethod::Password, ..draft("pw", "h.lan") })
+        .create(VmDraft {
+            auth: AuthMethod::Password,
+            ..draft("pw", "h.lan")
+        })
         .await
         .unwrap();
 
     let mut conn = connect_raw(&env.engine).await;
-    let columns: Vec<String> = sqlx::query_as::<_, (String,)>("SELECT name FROM pragma_table_info('vms')")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(c,)| c)
-        .collect();
+    let columns: Vec<String> =
+        sqlx::query_as::<_, (String,)>("SELECT name FROM pragma_table_info('vms')")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(c,)| c)
+            .collect();
     // Sanity: the query really sees the table.
-    for expected in ["id", "name", "host", "port", "user", "auth", "key_file", "jump_host"] {
-        assert!(columns.iter().any(|c| c == expected), "{expected} missing from {columns:?}");
+    for expected in [
+        "id",
+        "name",
+        "host",
+        "port",
+        "user",
+        "auth",
+        "key_file",
+        "jump_host",
+    ] {
+        assert!(
+            columns.iter().any(|c| c == expected),
+            "{expected} missing from {columns:?}"
+        );
     }
 
     // And no table anywhere has a column that could hold a password or secret.
@@ -663,16 +829,18 @@ async fn no_column_can_hold_a_secret() {
             .unwrap();
     assert!(tables.iter().any(|(t,)| t == "vms"));
     for (table,) in tables {
-        let cols: Vec<(String,)> =
-            sqlx::query_as("SELECT name FROM pragma_table_info(?)")
-                .bind(&table)
-                .fetch_all(&mut conn)
-                .await
-                .unwrap();
+        let cols: Vec<(String,)> = sqlx::query_as("SELECT name FROM pragma_table_info(?)")
+            .bind(&table)
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
         for (col,) in cols {
             let lower = col.to_lowercase();
             for word in ["pass", "secret", "token", "credential"] {
-                assert!(!lower.contains(word), "{table}.{col} looks like it could hold a secret");
+                assert!(
+                    !lower.contains(word),
+                    "{table}.{col} looks like it could hold a secret"
+                );
             }
         }
     }
@@ -683,15 +851,6 @@ async fn no_column_can_hold_a_secret() {
         .unwrap();
     assert_eq!(auth, "password");
     conn.close().await.unwrap();
-}
-
-/// A plain read-write connection to the engine's database file, outside the engine.
-async fn connect_raw(engine: &Engine) -> sqlx::SqliteConnection {
-    SqliteConnectOptions::new()
-        .filename(engine.paths().database_file())
-        .connect()
-        .await
-        .unwrap()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -709,25 +868,55 @@ async fn subscribers_see_created_updated_deleted_and_imported() {
 
     let a = inv.create(draft("a", "h.lan")).await.unwrap();
     assert_eq!(next_event(&mut rx), InventoryEvent::Created { id: a.id });
-    assert_eq!(next_event(&mut rx_clone), InventoryEvent::Created { id: a.id });
+    assert_eq!(
+        next_event(&mut rx_clone),
+        InventoryEvent::Created { id: a.id }
+    );
 
-    clone.inventory().update(a.id, VmDraft { port: 2022, ..a.draft() }).await.unwrap();
+    clone
+        .inventory()
+        .update(
+            a.id,
+            VmDraft {
+                port: 2022,
+                ..a.draft()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(next_event(&mut rx), InventoryEvent::Updated { id: a.id });
 
     let copy = inv.duplicate(a.id).await.unwrap();
     assert_eq!(next_event(&mut rx), InventoryEvent::Created { id: copy.id });
 
     inv.delete(&[a.id, copy.id]).await.unwrap();
-    assert_eq!(next_event(&mut rx), InventoryEvent::Deleted { ids: vec![a.id, copy.id] });
+    assert_eq!(
+        next_event(&mut rx),
+        InventoryEvent::Deleted {
+            ids: vec![a.id, copy.id]
+        }
+    );
 
     let config = env.write_ssh("config", "Host one\n  HostName 10.1.0.1\nHost two\n");
     let summary = inv.import_apply(&config, None).await.unwrap();
     assert_eq!((summary.added, summary.updated), (2, 0));
-    assert_eq!(next_event(&mut rx), InventoryEvent::Imported { added: 2, updated: 0 });
+    assert_eq!(
+        next_event(&mut rx),
+        InventoryEvent::Imported {
+            added: 2,
+            updated: 0
+        }
+    );
 
     env.write_ssh("config", "Host one\n  HostName 10.1.0.9\nHost two\n");
     inv.import_apply(&config, None).await.unwrap();
-    assert_eq!(next_event(&mut rx), InventoryEvent::Imported { added: 0, updated: 1 });
+    assert_eq!(
+        next_event(&mut rx),
+        InventoryEvent::Imported {
+            added: 0,
+            updated: 1
+        }
+    );
 
     // Nothing to do: no event. Failures: no event. Reads: no event.
     inv.import_preview(&config).await.unwrap();
@@ -751,6 +940,10 @@ async fn events_are_not_shared_between_separately_opened_engines() {
     let env = TestEnv::new().await;
     let other = env.reopen().await;
     let mut rx = other.inventory().subscribe();
-    env.engine.inventory().create(draft("a", "h.lan")).await.unwrap();
+    env.engine
+        .inventory()
+        .create(draft("a", "h.lan"))
+        .await
+        .unwrap();
     assert_no_event(&mut rx);
 }

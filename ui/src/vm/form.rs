@@ -1,5 +1,8 @@
 //! Add or edit a VM. Every rule is the engine's; the form shows its verdict next to each
 //! field and keeps what the user typed.
+//!
+//! Inputs are uncontrolled (`initial_value`): echoing each keystroke back over the socket
+//! could overwrite characters typed in the meantime.
 
 use super::Panel;
 use crate::shared::modal::Modal;
@@ -96,7 +99,7 @@ pub fn VmForm(editing: Option<Vm>, panel: Signal<Panel>) -> Element {
                 Field { label: "Name", id: "vm-name", error: field_error("name"),
                     input {
                         id: "vm-name",
-                        value: "{name}",
+                        initial_value: "{start.name}",
                         placeholder: "web-1",
                         autofocus: true,
                         oninput: move |e| name.set(e.value()),
@@ -107,7 +110,7 @@ pub fn VmForm(editing: Option<Vm>, panel: Signal<Panel>) -> Element {
                     Field { label: "Host", id: "vm-host", error: field_error("host"), grow: true,
                         input {
                             id: "vm-host",
-                            value: "{host}",
+                            initial_value: "{start.host}",
                             placeholder: "10.0.0.5 or web-1.example.com",
                             oninput: move |e| host.set(e.value()),
                             onkeydown: on_enter,
@@ -118,7 +121,7 @@ pub fn VmForm(editing: Option<Vm>, panel: Signal<Panel>) -> Element {
                             id: "vm-port",
                             class: "port",
                             inputmode: "numeric",
-                            value: "{port}",
+                            initial_value: "{start.port}",
                             oninput: move |e| port.set(e.value()),
                             onkeydown: on_enter,
                         }
@@ -127,7 +130,7 @@ pub fn VmForm(editing: Option<Vm>, panel: Signal<Panel>) -> Element {
                 Field { label: "User", id: "vm-user", error: field_error("user"),
                     input {
                         id: "vm-user",
-                        value: "{user}",
+                        initial_value: "{start.user}",
                         placeholder: "default: your local user name",
                         oninput: move |e| user.set(e.value()),
                         onkeydown: on_enter,
@@ -152,7 +155,7 @@ pub fn VmForm(editing: Option<Vm>, panel: Signal<Panel>) -> Element {
                         input {
                             id: "vm-key-file",
                             class: "mono",
-                            value: "{key_file}",
+                            initial_value: start.key_file.clone().unwrap_or_default(),
                             placeholder: "~/.ssh/id_ed25519",
                             oninput: move |e| key_file.set(e.value()),
                             onkeydown: on_enter,
@@ -170,7 +173,7 @@ pub fn VmForm(editing: Option<Vm>, panel: Signal<Panel>) -> Element {
                         id: "vm-jump",
                         class: "mono",
                         list: "vm-jump-names",
-                        value: "{jump_host}",
+                        initial_value: start.jump_host.clone().unwrap_or_default(),
                         placeholder: "a VM name, or user@host:port; hops separated by commas",
                         oninput: move |e| jump_host.set(e.value()),
                         onkeydown: on_enter,
@@ -184,7 +187,7 @@ pub fn VmForm(editing: Option<Vm>, panel: Signal<Panel>) -> Element {
                 Field { label: "Tags", id: "vm-tags", error: field_error("tags"),
                     input {
                         id: "vm-tags",
-                        value: "{tags}",
+                        initial_value: start.tags.join(", "),
                         placeholder: "prod, web",
                         oninput: move |e| tags.set(e.value()),
                         onkeydown: on_enter,
@@ -194,7 +197,7 @@ pub fn VmForm(editing: Option<Vm>, panel: Signal<Panel>) -> Element {
                     textarea {
                         id: "vm-notes",
                         rows: 3,
-                        value: "{notes}",
+                        initial_value: "{start.notes}",
                         oninput: move |e| notes.set(e.value()),
                     }
                 }

@@ -85,7 +85,7 @@ pub fn ImportDialog(panel: Signal<Panel>) -> Element {
                         input {
                             id: "import-path",
                             class: "mono",
-                            value: "{path}",
+                            initial_value: "{path.peek()}",
                             oninput: move |e| {
                                 path.set(e.value());
                                 plan.set(None);

@@ -95,7 +95,8 @@ pub fn VmScreen() -> Element {
                     id: "vm-search",
                     r#type: "search",
                     placeholder: "Search name, host, notes…  tag:prod",
-                    value: "{query}",
+                    // Uncontrolled: echoing keystrokes back could drop typed characters;
+                    // tag chips write the box through `set_search`.
                     oninput: move |e| query.set(e.value()),
                 }
                 div { class: "chips",
@@ -103,7 +104,7 @@ pub fn VmScreen() -> Element {
                         button {
                             key: "{tag}",
                             class: if active { "chip active" } else { "chip" },
-                            onclick: move |_| query.set(toggle_tag(&query(), &tag, active)),
+                            onclick: move |_| set_search(query, toggle_tag(&query(), &tag, active)),
                             "{tag} "
                             span { class: "chip-count", "{count}" }
                         }
@@ -149,6 +150,16 @@ pub fn VmScreen() -> Element {
             }
         }
     }
+}
+
+/// Changes the search from code: the signal, and the uncontrolled box on the page.
+fn set_search(mut query: Signal<String>, text: String) {
+    let script = format!(
+        "document.getElementById('vm-search').value = {};",
+        serde_json::to_string(&text).unwrap_or_default()
+    );
+    query.set(text);
+    document::eval(&script);
 }
 
 /// Adds `tag:TAG` to a search, or removes it.

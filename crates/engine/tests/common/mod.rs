@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::ConnectOptions;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 use tokio::sync::broadcast::{self, error::TryRecvError};
@@ -67,7 +69,10 @@ pub fn tags(list: &[&str]) -> Vec<String> {
 }
 
 #[track_caller]
-pub fn assert_code<T: std::fmt::Debug>(result: Result<T, EngineError>, code: ErrorCode) -> EngineError {
+pub fn assert_code<T: std::fmt::Debug>(
+    result: Result<T, EngineError>,
+    code: ErrorCode,
+) -> EngineError {
     match result {
         Ok(value) => panic!("expected a {code:?} error, got Ok({value:?})"),
         Err(err) => {
@@ -103,4 +108,13 @@ pub async fn names(engine: &Engine) -> Vec<String> {
         .into_iter()
         .map(|vm| vm.name)
         .collect()
+}
+
+/// A plain read-write connection to the engine's database file, outside the engine.
+pub async fn connect_raw(engine: &Engine) -> sqlx::SqliteConnection {
+    SqliteConnectOptions::new()
+        .filename(engine.paths().database_file())
+        .connect()
+        .await
+        .unwrap()
 }

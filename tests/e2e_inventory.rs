@@ -1,0 +1,122 @@
+//! End to end in the real webview: the built app under Xvfb, driven through WebDriver
+//! (tauri-driver + WebKitWebDriver), with a temporary data directory.
+//! Run through `.ci/run`, which provides Xvfb, D-Bus and tauri-driver.
+
+mod support;
+
+use std::path::Path;
+use support::webdriver::{Driver, Session};
+
+const APP: &str = env!("CARGO_BIN_EXE_vm-orchestrator");
+
+fn row(name: &str) -> String {
+    format!("#vm-row-{name}")
+}
+
+fn row_button(s: &Session, name: &str, label: &str) {
+    s.click(&format!("#vm-row-{name} button[title='{label} {name}']"));
+}
+
+#[test]
+fn inventory_end_to_end() {
+    let data = tempfile::tempdir().unwrap();
+    let ssh = tempfile::tempdir().unwrap();
+    let config = ssh.path().join("config");
+    std::fs::write(ssh.path().join("extra.conf"), "Host beta\n  HostName 10.9.0.2\n  Port 2200\n").unwrap();
+    std::fs::write(
+        &config,
+        "Include extra.conf\n\nHost alpha\n  HostName 10.9.0.1\n  IdentityFile ~/.ssh/id_alpha\n\nHost *\n  User deploy\n",
+    )
+    .unwrap();
+    let driver = Driver::start(Path::new(APP), &[("VMO_DATA_DIR", data.path())]);
+
+    let s = driver.session();
+    s.find("#vm-empty");
+    s.screenshot("01-empty");
+
+    // Add a VM through the form.
+    s.click("#vm-add");
+    s.fill("#vm-name", "web-1");
+    s.fill("#vm-host", "10.0.0.5");
+    s.fill("#vm-user", "ops");
+    s.fill("#vm-tags", "Prod, web");
+    s.click("#vm-save");
+    s.wait_gone("#vm-form");
+    assert_eq!(s.text_of(&format!("{} .vm-address", row("web-1"))), "ops@10.0.0.5");
+    s.wait_text(&row("web-1"), "prod");
+    s.wait_text("#header-status", "1 VM");
+
+    // Edit it: a bad port is refused next to the field and nothing is saved...
+    row_button(&s, "web-1", "Edit");
+    s.fill("#vm-port", "70000");
+    s.click("#vm-save");
+    s.wait_text("#vm-port-error", "Port must be a whole number from 1 to 65535");
+    s.screenshot("02-bad-port");
+    // ...then a good one is.
+    s.fill("#vm-port", "2222");
+    s.click("#vm-save");
+    s.wait_gone("#vm-form");
+    s.wait_text(&format!("{} .vm-address", row("web-1")), "ops@10.0.0.5:2222");
+
+    // A duplicate name is refused with a message on the name field.
+    s.click("#vm-add");
+    s.fill("#vm-name", "WEB-1");
+    s.fill("#vm-host", "10.0.0.6");
+    s.click("#vm-save");
+    s.wait_text("#vm-name-error", "already exists");
+    s.click("#vm-form .modal-foot .button:not(.primary)");
+    s.wait_gone("#vm-form");
+
+    // Import two hosts from an ssh config (with an Include and Host * defaults).
+    s.click("#vm-import");
+    s.fill("#import-path", config.to_str().unwrap());
+    s.click("#import-preview");
+    s.wait_text("#import-row-alpha", "new");
+    s.wait_text("#import-row-beta", "deploy@10.9.0.2:2200");
+    s.screenshot("03-import-preview");
+    s.wait_text("#import-apply", "Import 2 hosts");
+    s.click("#import-apply");
+    s.wait_gone("#vm-import-dialog");
+    s.wait_text(&format!("{} .vm-address", row("alpha")), "deploy@10.9.0.1");
+    s.wait_text(&format!("{} .vm-auth", row("alpha")), "id_alpha");
+    s.wait_text(&format!("{} .vm-address", row("beta")), "deploy@10.9.0.2:2200");
+    s.wait_text("#header-status", "3 VMs");
+
+    // Search narrows the list.
+    s.fill("#vm-search", "10.9.0");
+    s.wait_gone(&row("web-1"));
+    s.find(&row("alpha"));
+    s.fill("#vm-search", "");
+    s.find(&row("web-1"));
+
+    // Delete one, after confirming.
+    row_button(&s, "beta", "Delete");
+    s.wait_text("#vm-delete-dialog", "Delete beta?");
+    s.click("#vm-delete-confirm");
+    s.wait_gone(&row("beta"));
+    s.wait_text("#header-status", "2 VMs");
+    s.screenshot("04-after-delete");
+
+    // The transport drops: the window reconnects by itself and still works.
+    s.execute("window.ipc.ws.close();");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    s.find(&row("alpha"));
+    s.click("#nav-settings");
+    s.wait_text("#content", "Data directory");
+    s.click("#nav-jobs");
+    s.wait_text("#content", "not built yet");
+    s.click("#nav-vms");
+    s.find(&row("web-1"));
+
+    // Quit and relaunch: the inventory is as it was.
+    s.quit();
+    let s = driver.session();
+    s.wait_text(&format!("{} .vm-address", row("web-1")), "ops@10.0.0.5:2222");
+    s.find(&row("alpha"));
+    assert!(s.try_find(&row("beta")).is_none(), "deleted VM came back");
+    s.wait_text("#vm-count", "2 of 2 shown");
+    s.screenshot("05-relaunched");
+    s.quit();
+
+    assert!(data.path().join("inventory.sqlite3").exists());
+}
