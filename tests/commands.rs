@@ -28,7 +28,8 @@ fn harness() -> Harness {
     vm_orchestrator::attach_engine(app.handle(), engine, None);
     let (tx, events) = mpsc::channel();
     app.listen_any(INVENTORY_CHANGED, move |event| {
-        tx.send(serde_json::from_str(event.payload()).unwrap()).unwrap();
+        tx.send(serde_json::from_str(event.payload()).unwrap())
+            .unwrap();
     });
     let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
         .build()
@@ -165,14 +166,21 @@ fn import_preview_and_apply() {
     assert_eq!(kinds, ["add", "add"]);
     assert_eq!(plan["hosts"][0]["draft"]["host"], "a.lan");
     assert_eq!(plan["hosts"][1]["draft"]["port"], 2022);
-    assert_eq!(h.ok("vm_list", json!({})), json!([]), "preview changed the inventory");
+    assert_eq!(
+        h.ok("vm_list", json!({})),
+        json!([]),
+        "preview changed the inventory"
+    );
 
     let summary = h.ok("vm_import_apply", json!({ "path": config, "only": ["b"] }));
     assert_eq!(summary["added"], 1);
     let list = h.ok("vm_list", json!({}));
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["name"], "b");
-    assert_eq!(h.next_event(), json!({"kind": "imported", "added": 1, "updated": 0}));
+    assert_eq!(
+        h.next_event(),
+        json!({"kind": "imported", "added": 1, "updated": 0})
+    );
 
     std::fs::write(&config, "Host a\n  Port nope\n").unwrap();
     let err = h.err("vm_import_apply", json!({ "path": config }));
@@ -180,6 +188,9 @@ fn import_preview_and_apply() {
     assert!(err["message"].as_str().unwrap().contains("line 2"), "{err}");
     assert_eq!(h.ok("vm_list", json!({})).as_array().unwrap().len(), 1);
 
-    let err = h.err("vm_import_preview", json!({ "path": dir.path().join("missing") }));
+    let err = h.err(
+        "vm_import_preview",
+        json!({ "path": dir.path().join("missing") }),
+    );
     assert_eq!(err["code"], "ssh_config");
 }

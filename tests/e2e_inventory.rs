@@ -22,7 +22,11 @@ fn inventory_end_to_end() {
     let data = tempfile::tempdir().unwrap();
     let ssh = tempfile::tempdir().unwrap();
     let config = ssh.path().join("config");
-    std::fs::write(ssh.path().join("extra.conf"), "Host beta\n  HostName 10.9.0.2\n  Port 2200\n").unwrap();
+    std::fs::write(
+        ssh.path().join("extra.conf"),
+        "Host beta\n  HostName 10.9.0.2\n  Port 2200\n",
+    )
+    .unwrap();
     std::fs::write(
         &config,
         "Include extra.conf\n\nHost alpha\n  HostName 10.9.0.1\n  IdentityFile ~/.ssh/id_alpha\n\nHost *\n  User deploy\n",
@@ -42,7 +46,10 @@ fn inventory_end_to_end() {
     s.fill("#vm-tags", "Prod, web");
     s.click("#vm-save");
     s.wait_gone("#vm-form");
-    assert_eq!(s.text_of(&format!("{} .vm-address", row("web-1"))), "ops@10.0.0.5");
+    assert_eq!(
+        s.text_of(&format!("{} .vm-address", row("web-1"))),
+        "ops@10.0.0.5"
+    );
     s.wait_text(&row("web-1"), "prod");
     s.wait_text("#header-status", "1 VM");
 
@@ -50,13 +57,19 @@ fn inventory_end_to_end() {
     row_button(&s, "web-1", "Edit");
     s.fill("#vm-port", "70000");
     s.click("#vm-save");
-    s.wait_text("#vm-port-error", "Port must be a whole number from 1 to 65535");
+    s.wait_text(
+        "#vm-port-error",
+        "Port must be a whole number from 1 to 65535",
+    );
     s.screenshot("02-bad-port");
     // ...then a good one is.
     s.fill("#vm-port", "2222");
     s.click("#vm-save");
     s.wait_gone("#vm-form");
-    s.wait_text(&format!("{} .vm-address", row("web-1")), "ops@10.0.0.5:2222");
+    s.wait_text(
+        &format!("{} .vm-address", row("web-1")),
+        "ops@10.0.0.5:2222",
+    );
 
     // A duplicate name is refused with a message on the name field.
     s.click("#vm-add");
@@ -79,7 +92,10 @@ fn inventory_end_to_end() {
     s.wait_gone("#vm-import-dialog");
     s.wait_text(&format!("{} .vm-address", row("alpha")), "deploy@10.9.0.1");
     s.wait_text(&format!("{} .vm-auth", row("alpha")), "id_alpha");
-    s.wait_text(&format!("{} .vm-address", row("beta")), "deploy@10.9.0.2:2200");
+    s.wait_text(
+        &format!("{} .vm-address", row("beta")),
+        "deploy@10.9.0.2:2200",
+    );
     s.wait_text("#header-status", "3 VMs");
 
     // Search narrows the list.
@@ -98,8 +114,11 @@ fn inventory_end_to_end() {
     s.screenshot("04-after-delete");
 
     // The transport drops: the window reconnects by itself and still works.
-    s.execute("window.ipc.ws.close();");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    s.execute("window.vmoMarker = 1; window.vmoSocket.close();");
+    // A reloaded page (marker gone) on an open socket.
+    s.wait_script(
+        "return window.vmoMarker === undefined && !!window.vmoSocket && window.vmoSocket.readyState === 1;",
+    );
     s.find(&row("alpha"));
     s.click("#nav-settings");
     s.wait_text("#content", "Data directory");
@@ -111,7 +130,10 @@ fn inventory_end_to_end() {
     // Quit and relaunch: the inventory is as it was.
     s.quit();
     let s = driver.session();
-    s.wait_text(&format!("{} .vm-address", row("web-1")), "ops@10.0.0.5:2222");
+    s.wait_text(
+        &format!("{} .vm-address", row("web-1")),
+        "ops@10.0.0.5:2222",
+    );
     s.find(&row("alpha"));
     assert!(s.try_find(&row("beta")).is_none(), "deleted VM came back");
     s.wait_text("#vm-count", "2 of 2 shown");

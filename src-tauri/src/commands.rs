@@ -4,9 +4,7 @@
 use crate::AppState;
 use std::path::PathBuf;
 use tauri::State;
-use vmo_engine::{
-    EngineError, ErrorCode, ImportPlan, ImportSummary, Paths, Vm, VmDraft, VmId,
-};
+use vmo_engine::{EngineError, ErrorCode, ImportPlan, ImportSummary, Paths, Vm, VmDraft, VmId};
 
 type CommandResult<T> = Result<T, EngineError>;
 

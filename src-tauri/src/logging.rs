@@ -13,7 +13,10 @@ pub fn init(log_dir: &Path) -> Option<WorkerGuard> {
         Ok(()) => {
             let appender = tracing_appender::rolling::daily(log_dir, "vm-orchestrator.log");
             let (writer, guard) = tracing_appender::non_blocking(appender);
-            (Some(fmt::layer().with_ansi(false).with_writer(writer)), Some(guard))
+            (
+                Some(fmt::layer().with_ansi(false).with_writer(writer)),
+                Some(guard),
+            )
         }
         Err(err) => {
             eprintln!("cannot create log directory {}: {err}", log_dir.display());

@@ -18,7 +18,10 @@ pub fn create_main<R: Runtime>(
         .on_navigation(move |url| {
             let allowed = is_own_page(url, &ui_origin);
             if !allowed {
-                tracing::warn!(scheme = url.scheme(), "blocked navigation away from the app");
+                tracing::warn!(
+                    scheme = url.scheme(),
+                    "blocked navigation away from the app"
+                );
             }
             allowed
         })

@@ -40,16 +40,22 @@ impl Driver {
         let native_port = free_port();
         let mut command = Command::new(tauri_driver());
         command
-            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
-            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            // With compositing disabled, WebKitWebDriver's screenshots hang.
+            .env_remove("WEBKIT_DISABLE_COMPOSITING_MODE")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
         for (key, value) in env {
             command.env(key, value);
         }
-        let child = command.spawn().expect(
-            "cannot start tauri-driver: run the suite through .ci/run, which installs it",
-        );
+        let child = command
+            .spawn()
+            .expect("cannot start tauri-driver: run the suite through .ci/run, which installs it");
         let driver = Driver {
             child,
             base: format!("http://127.0.0.1:{port}"),
@@ -57,7 +63,10 @@ impl Driver {
         };
         let deadline = Instant::now() + WAIT;
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "tauri-driver did not start listening");
+            assert!(
+                Instant::now() < deadline,
+                "tauri-driver did not start listening"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         driver
@@ -70,7 +79,11 @@ impl Driver {
                 "tauri:options": { "application": self.app }
             }}
         });
-        let value = request(agent().post(format!("{}/session", self.base)).send_json(&caps));
+        let value = request(
+            agent()
+                .post(format!("{}/session", self.base))
+                .send_json(&caps),
+        );
         let id = value["value"]["sessionId"]
             .as_str()
             .unwrap_or_else(|| panic!("no session: {value}"))
@@ -89,7 +102,9 @@ impl Drop for Driver {
 }
 
 fn tauri_driver() -> PathBuf {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     let installed = home.join(".cargo/bin/tauri-driver");
     if installed.exists() {
         installed
@@ -101,7 +116,10 @@ fn tauri_driver() -> PathBuf {
 fn request(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Value {
     let mut response = result.expect("WebDriver request failed");
     let status = response.status();
-    let body: Value = response.body_mut().read_json().expect("WebDriver reply is not JSON");
+    let body: Value = response
+        .body_mut()
+        .read_json()
+        .expect("WebDriver reply is not JSON");
     assert!(status.is_success(), "WebDriver error {status}: {body}");
     body
 }
@@ -119,10 +137,6 @@ impl Session {
         request(agent().post(format!("{}{path}", self.url)).send_json(&body))["value"].take()
     }
 
-    fn get(&self, path: &str) -> Value {
-        request(agent().get(format!("{}{path}", self.url)).call())["value"].take()
-    }
-
     /// The first element matching a CSS selector, if any right now.
     pub fn try_find(&self, css: &str) -> Option<Element> {
         let mut response = agent()
@@ -130,7 +144,9 @@ impl Session {
             .send_json(json!({"using": "css selector", "value": css}))
             .expect("WebDriver request failed");
         let body: Value = response.body_mut().read_json().ok()?;
-        body["value"][ELEMENT_KEY].as_str().map(|id| Element(id.to_string()))
+        body["value"][ELEMENT_KEY]
+            .as_str()
+            .map(|id| Element(id.to_string()))
     }
 
     /// Waits for an element matching `css`.
@@ -152,7 +168,10 @@ impl Session {
     pub fn wait_gone(&self, css: &str) {
         let deadline = Instant::now() + WAIT;
         while self.try_find(css).is_some() {
-            assert!(Instant::now() < deadline, "{css:?} is still there after {WAIT:?}");
+            assert!(
+                Instant::now() < deadline,
+                "{css:?} is still there after {WAIT:?}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -161,7 +180,10 @@ impl Session {
     pub fn wait_text(&self, css: &str, expected: &str) -> String {
         let deadline = Instant::now() + WAIT;
         loop {
-            let text = self.try_find(css).map(|e| self.text(&e)).unwrap_or_default();
+            let text = self
+                .try_find(css)
+                .map(|e| self.text(&e))
+                .unwrap_or_default();
             if text.contains(expected) {
                 return text;
             }
@@ -182,7 +204,10 @@ impl Session {
     pub fn fill(&self, css: &str, text: &str) {
         let element = self.find(css);
         let keys = format!("\u{E009}a\u{E009}\u{E003}{text}");
-        self.post(&format!("/element/{}/value", element.0), json!({ "text": keys }));
+        self.post(
+            &format!("/element/{}/value", element.0),
+            json!({ "text": keys }),
+        );
     }
 
     pub fn text(&self, element: &Element) -> String {
@@ -204,12 +229,30 @@ impl Session {
         self.post("/execute/sync", json!({ "script": script, "args": [] }))
     }
 
-    /// Saves a PNG under target/e2e-screens/ (kept for a person to look at).
+    /// Waits until a script returns `true`.
+    pub fn wait_script(&self, script: &str) {
+        let deadline = Instant::now() + WAIT;
+        while self.execute(script) != Value::Bool(true) {
+            assert!(Instant::now() < deadline, "never true: {script}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Saves a PNG under target/e2e-screens/ for a person to look at. Best effort: a
+    /// screenshot is evidence, not an assertion.
     pub fn screenshot(&self, name: &str) {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-screens");
         let _ = std::fs::create_dir_all(&dir);
-        let value = self.get("/screenshot");
-        if let Some(data) = value.as_str() {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(15)))
+            .build()
+            .into();
+        let Ok(mut response) = agent.get(format!("{}/screenshot", self.url)).call() else {
+            eprintln!("screenshot {name} failed");
+            return;
+        };
+        let value: Value = response.body_mut().read_json().unwrap_or_default();
+        if let Some(data) = value["value"].as_str() {
             use base64::Engine as _;
             if let Ok(png) = base64::engine::general_purpose::STANDARD.decode(data) {
                 let _ = std::fs::write(dir.join(format!("{name}.png")), png);

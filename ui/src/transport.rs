@@ -104,16 +104,17 @@ impl Gate {
                 == 0
     }
 
-    fn admit(&self, secret: &str, headers: &HeaderMap) -> Result<(), Response> {
+    /// The status to refuse a request with, if it is not from the app's window.
+    fn refuse(&self, secret: &str, headers: &HeaderMap) -> Option<StatusCode> {
         if !self.secret_matches(secret) {
-            return Err(StatusCode::NOT_FOUND.into_response());
+            return Some(StatusCode::NOT_FOUND);
         }
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
         if host != Some(self.host.as_str()) {
             tracing::warn!("UI transport refused a request with a foreign Host header");
-            return Err(StatusCode::FORBIDDEN.into_response());
+            return Some(StatusCode::FORBIDDEN);
         }
-        Ok(())
+        None
     }
 }
 
@@ -122,8 +123,8 @@ async fn serve_page(
     Path(secret): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(refused) = gate.admit(&secret, &headers) {
-        return refused;
+    if let Some(status) = gate.refuse(&secret, &headers) {
+        return status.into_response();
     }
     (
         [
@@ -141,8 +142,8 @@ async fn serve_socket(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if let Err(refused) = gate.admit(&secret, &headers) {
-        return refused;
+    if let Some(status) = gate.refuse(&secret, &headers) {
+        return status.into_response();
     }
     let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
     if origin != Some(gate.origin.as_str()) {
@@ -160,9 +161,10 @@ async fn serve_socket(
             .launch_virtualdom(dioxus_liveview::axum_socket(socket), move || make_dom())
             .await;
         gate.window_connected.store(false, Ordering::SeqCst);
-        match result {
-            Ok(()) => tracing::debug!("UI socket closed"),
-            Err(err) => tracing::warn!("UI socket ended: {err}"),
+        // The liveview loop reports a closed socket as a send failure: both are a
+        // window going away (reload, close), which the page recovers from by itself.
+        if let Err(err) = result {
+            tracing::debug!("UI socket closed: {err}");
         }
     })
 }
@@ -196,6 +198,7 @@ const RECONNECT_JS: &str = r#"
   const key = "vmo-reconnects";
   function Guarded(url, protocols) {
     const ws = protocols === undefined ? new Native(url) : new Native(url, protocols);
+    window.vmoSocket = ws; // the live socket, for diagnostics and tests
     ws.addEventListener("open", function () {
       sessionStorage.removeItem(key);
       document.documentElement.classList.remove("vmo-offline");

@@ -26,7 +26,9 @@ struct Target {
 /// Sends one request; returns the status code and the open stream (kept for sockets).
 fn send(target: &Target, path: &str, headers: &[(&str, &str)]) -> (u16, TcpStream, String) {
     let mut stream = TcpStream::connect(&target.host).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
     let mut request = format!("GET {path} HTTP/1.1\r\n");
     for (k, v) in headers {
         request.push_str(&format!("{k}: {v}\r\n"));
@@ -43,7 +45,9 @@ fn send(target: &Target, path: &str, headers: &[(&str, &str)]) -> (u16, TcpStrea
             Ok(n) => {
                 got.extend_from_slice(&buf[..n]);
                 let text = String::from_utf8_lossy(&got);
-                if text.contains("</html>") || (text.contains("\r\n\r\n") && !text.starts_with("HTTP/1.1 200")) {
+                if text.contains("</html>")
+                    || (text.contains("\r\n\r\n") && !text.starts_with("HTTP/1.1 200"))
+                {
                     break;
                 }
             }
@@ -78,9 +82,13 @@ async fn only_the_apps_own_window_gets_in() {
         engine,
         prefs: Arc::new(NoPrefs),
     };
-    let server = UiServer::start("test", vmo_ui::make_dom(ctx)).await.unwrap();
+    let server = UiServer::start("test", vmo_ui::make_dom(ctx))
+        .await
+        .unwrap();
     let url = server.url();
-    let rest = url.strip_prefix("http://127.0.0.1:").expect("must listen on loopback only");
+    let rest = url
+        .strip_prefix("http://127.0.0.1:")
+        .expect("must listen on loopback only");
     let (port, secret) = rest.split_once('/').unwrap();
     let secret = secret.trim_end_matches('/').to_string();
     assert_eq!(secret.len(), 64, "secret must be 256 bits in hex");
@@ -104,13 +112,20 @@ async fn only_the_apps_own_window_gets_in() {
         let (status, _, _) = send(&target, "/0000/", &[("Host", &host)]);
         assert_eq!(status, 404, "page without the secret");
         let wrong = format!("/{}/", "a".repeat(64));
-        assert_eq!(send(&target, &wrong, &[("Host", &host)]).0, 404, "wrong secret");
+        assert_eq!(
+            send(&target, &wrong, &[("Host", &host)]).0,
+            404,
+            "wrong secret"
+        );
         let (status, _, _) = send(&target, &page, &[("Host", "evil.example:80")]);
         assert_eq!(status, 403, "DNS-rebinding Host");
 
         // The socket: refused without the secret, from a foreign or missing Origin.
         let bad_secret = format!("/{}/ws", "b".repeat(64));
-        assert_eq!(send(&target, &bad_secret, &upgrade_headers(&host, &origin)).0, 404);
+        assert_eq!(
+            send(&target, &bad_secret, &upgrade_headers(&host, &origin)).0,
+            404
+        );
         assert_eq!(
             send(&target, &ws, &upgrade_headers(&host, "http://evil.example")).0,
             403,

@@ -31,7 +31,13 @@ mod tests {
     #[test]
     fn formats() {
         assert_eq!(super::format_millis(0), "1970-01-01 00:00 UTC");
-        assert_eq!(super::format_millis(1_795_900_000_000), "2026-11-28 21:06 UTC");
-        assert_eq!(super::format_millis(951_782_400_000), "2000-02-29 00:00 UTC");
+        assert_eq!(
+            super::format_millis(1_795_900_000_000),
+            "2026-11-28 21:06 UTC"
+        );
+        assert_eq!(
+            super::format_millis(951_782_400_000),
+            "2000-02-29 00:00 UTC"
+        );
     }
 }

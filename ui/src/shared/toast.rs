@@ -23,7 +23,12 @@ impl Toasts {
         spawn(async move {
             tokio::time::sleep(Duration::from_secs(4)).await;
             // Only clear our own message, not a newer one.
-            if self.message.peek().as_ref().is_some_and(|(n, _)| *n == serial) {
+            if self
+                .message
+                .peek()
+                .as_ref()
+                .is_some_and(|(n, _)| *n == serial)
+            {
                 self.message.set(None);
             }
         });

@@ -81,7 +81,12 @@ pub fn VmForm(editing: Option<Vm>, panel: Signal<Panel>) -> Element {
             }
         });
     });
-    let field_error = |field: &str| error.read().as_ref().and_then(|e| e.field(field).map(str::to_string));
+    let field_error = |field: &str| {
+        error
+            .read()
+            .as_ref()
+            .and_then(|e| e.field(field).map(str::to_string))
+    };
     let general_error = error
         .read()
         .as_ref()

@@ -37,7 +37,12 @@ pub fn ImportDialog(panel: Signal<Panel>) -> Element {
                             found
                                 .hosts
                                 .iter()
-                                .filter(|h| matches!(h.action, ImportAction::Add | ImportAction::Update { .. }))
+                                .filter(|h| {
+                                    matches!(
+                                        h.action,
+                                        ImportAction::Add | ImportAction::Update { .. }
+                                    )
+                                })
                                 .map(|h| h.alias.clone())
                                 .collect(),
                         );

@@ -10,7 +10,8 @@ use vmo_engine::{AuthMethod, Vm, VmId};
 #[component]
 pub fn VmTable(vms: Vec<Vm>, selected: Signal<BTreeSet<VmId>>, panel: Signal<Panel>) -> Element {
     let shown_ids: Vec<VmId> = vms.iter().map(|vm| vm.id).collect();
-    let all_selected = !shown_ids.is_empty() && shown_ids.iter().all(|id| selected.read().contains(id));
+    let all_selected =
+        !shown_ids.is_empty() && shown_ids.iter().all(|id| selected.read().contains(id));
     if vms.is_empty() {
         return rsx! {
             div { class: "empty-state small", id: "vm-no-match", "No VM matches this search." }
