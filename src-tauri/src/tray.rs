@@ -8,8 +8,12 @@ use tauri::{AppHandle, Runtime};
 
 /// Returns whether the tray is there.
 pub fn install<R: Runtime>(app: &AppHandle<R>) -> bool {
-    // The indicator library is loaded at run time and panics when absent.
+    // The indicator library is loaded at run time and panics when absent. Catch that, and
+    // keep its panic message (with a backtrace) off the terminal: the warning below says it.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
     let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(app)));
+    std::panic::set_hook(default_hook);
     match built {
         Ok(Ok(())) => true,
         Ok(Err(err)) => {

@@ -155,6 +155,7 @@ async fn serve_socket(
         return StatusCode::CONFLICT.into_response();
     }
     upgrade.on_upgrade(move |socket| async move {
+        tracing::info!("UI window connected");
         let make_dom = gate.make_dom.clone();
         let result = gate
             .pool
