@@ -19,6 +19,8 @@ pub enum ErrorCode {
     Database,
     /// A file or directory could not be used.
     Io,
+    /// An SSH connection or run failed (the SSH error's own kind says how).
+    Ssh,
 }
 
 impl ErrorCode {
@@ -30,6 +32,7 @@ impl ErrorCode {
             Self::SshConfig => "ssh_config",
             Self::Database => "database",
             Self::Io => "io",
+            Self::Ssh => "ssh",
         }
     }
 }

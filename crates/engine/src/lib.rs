@@ -8,6 +8,7 @@ pub mod filter;
 pub mod import;
 pub mod inventory;
 pub mod paths;
+pub mod ssh;
 pub mod ssh_config;
 pub mod store;
 pub mod vm;
@@ -26,16 +27,36 @@ use std::sync::Arc;
 pub struct Engine {
     paths: Arc<Paths>,
     inventory: Inventory,
+    ssh: ssh::Ssh,
 }
 
 impl Engine {
-    /// Opens (creating if needed) the database in `paths.data_dir` and runs migrations.
+    /// Opens (creating if needed) the database in `paths.data_dir` and runs migrations,
+    /// with the user's SSH settings and no stored secrets.
     pub async fn open(paths: Paths) -> Result<Self, EngineError> {
+        Self::open_with(
+            paths,
+            &ssh::SshSettings::from_env(),
+            Arc::new(ssh::NoSecrets),
+        )
+        .await
+    }
+
+    pub async fn open_with(
+        paths: Paths,
+        ssh_settings: &ssh::SshSettings,
+        secrets: Arc<dyn ssh::Secrets>,
+    ) -> Result<Self, EngineError> {
         let store = store::Store::open(&paths.database_file()).await?;
         Ok(Self {
             paths: Arc::new(paths),
             inventory: Inventory::new(store),
+            ssh: ssh::Ssh::new(ssh_settings, secrets),
         })
+    }
+
+    pub fn ssh(&self) -> &ssh::Ssh {
+        &self.ssh
     }
 
     pub fn paths(&self) -> &Paths {

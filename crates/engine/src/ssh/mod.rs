@@ -1,0 +1,173 @@
+//! The SSH engine on russh: connections from inventory VMs (with ProxyJump chains),
+//! host keys verified against OpenSSH's known_hosts, authentication by agent, key file or
+//! password, streamed execution with real cancellation, a connection pool, and fan-out.
+
+mod connect;
+mod error;
+mod exec;
+mod fanout;
+mod host_keys;
+mod pool;
+mod secrets;
+mod target;
+
+pub use connect::{Connection, Connector};
+pub use error::{PresentedKey, SshError, SshErrorKind};
+pub use exec::{run, Output, RunEnd};
+pub use fanout::{run_on_hosts, FanoutEvent, HostOutcome, HostResult, RunOptions};
+pub use host_keys::HostKeys;
+pub use pool::SshPool;
+pub use secrets::{MemorySecrets, NoSecrets, Secrets};
+pub use target::{expand_home, user_or_local, Target};
+
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone)]
+pub struct SshSettings {
+    /// The OpenSSH known_hosts file to verify against (and write trusted keys to).
+    pub known_hosts: PathBuf,
+    /// Accept and record unknown host keys (never changed ones), like `accept-new`.
+    pub accept_new: bool,
+    pub connect_timeout: Duration,
+    pub keepalive: Duration,
+    pub idle_expiry: Duration,
+    /// The ssh-agent socket (`SSH_AUTH_SOCK`).
+    pub agent_socket: Option<PathBuf>,
+}
+
+impl SshSettings {
+    /// The user's `~/.ssh/known_hosts` and `SSH_AUTH_SOCK`.
+    pub fn from_env() -> Self {
+        Self {
+            known_hosts: expand_home("~/.ssh/known_hosts"),
+            accept_new: false,
+            connect_timeout: Duration::from_secs(10),
+            keepalive: Duration::from_secs(30),
+            idle_expiry: Duration::from_secs(300),
+            agent_socket: std::env::var_os("SSH_AUTH_SOCK")
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from),
+        }
+    }
+}
+
+/// The result of a connection test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConnectionTest {
+    pub name: String,
+    pub ok: bool,
+    /// TCP connect, handshake and login.
+    pub connect_ms: u64,
+    /// One round trip of a trivial command over the open connection.
+    pub command_ms: Option<u64>,
+    pub server_version: Option<String>,
+    pub fingerprint: Option<String>,
+    pub error: Option<SshError>,
+}
+
+/// The SSH side of the engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Ssh {
+    pool: Arc<SshPool>,
+    host_keys: Arc<HostKeys>,
+}
+
+impl Ssh {
+    pub fn new(settings: &SshSettings, secrets: Arc<dyn Secrets>) -> Self {
+        let host_keys = Arc::new(HostKeys::new(
+            settings.known_hosts.clone(),
+            settings.accept_new,
+        ));
+        let config = russh::client::Config {
+            nodelay: true,
+            keepalive_interval: Some(settings.keepalive),
+            keepalive_max: 3,
+            ..Default::default()
+        };
+        let connector = Connector {
+            config: Arc::new(config),
+            host_keys: host_keys.clone(),
+            secrets,
+            agent_socket: settings.agent_socket.clone(),
+            connect_timeout: settings.connect_timeout,
+        };
+        Self {
+            pool: Arc::new(SshPool::new(connector, settings.idle_expiry)),
+            host_keys,
+        }
+    }
+
+    pub fn pool(&self) -> &Arc<SshPool> {
+        &self.pool
+    }
+
+    pub fn host_keys(&self) -> &HostKeys {
+        &self.host_keys
+    }
+
+    /// Connects afresh (jump hosts may come from the pool), logs in, runs `true`.
+    pub async fn test(&self, target: &Target) -> ConnectionTest {
+        let started = Instant::now();
+        let mut report = ConnectionTest {
+            name: target.name.clone(),
+            ok: false,
+            connect_ms: 0,
+            command_ms: None,
+            server_version: None,
+            fingerprint: None,
+            error: None,
+        };
+        let via = match &target.jump {
+            Some(jump) => match self.pool.get(jump).await {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    report.error = Some(e.context(format!("jump host {}", jump.name)));
+                    return report;
+                }
+            },
+            None => None,
+        };
+        let connection = match self.pool.connector().connect(target, via).await {
+            Ok(c) => c,
+            Err(e) => {
+                report.connect_ms = started.elapsed().as_millis() as u64;
+                report.error = Some(e);
+                return report;
+            }
+        };
+        report.connect_ms = connection.setup_time.as_millis() as u64;
+        report.fingerprint = Some(connection.fingerprint.clone());
+        let (tx, mut rx) = mpsc::channel(4);
+        let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+        let ran = run(
+            &connection,
+            "true",
+            &tx,
+            &CancellationToken::new(),
+            Some(Duration::from_secs(30)),
+        )
+        .await;
+        drop(tx);
+        let _ = drain.await;
+        report.server_version = connection.server_version();
+        match ran {
+            Ok((end, took)) => {
+                report.command_ms = Some(took.as_millis() as u64);
+                report.ok = end.success();
+                if !report.ok {
+                    report.error = Some(SshError::new(
+                        SshErrorKind::Protocol,
+                        format!("`true` did not succeed: {end:?}"),
+                    ));
+                }
+            }
+            Err(e) => report.error = Some(e),
+        }
+        report
+    }
+}
