@@ -75,7 +75,7 @@ pub struct SshError {
     pub message: String,
     /// Set for `HostKeyUnknown` and `HostKeyChanged`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub host_key: Option<PresentedKey>,
+    pub host_key: Option<Box<PresentedKey>>,
 }
 
 impl SshError {

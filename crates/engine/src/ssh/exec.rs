@@ -1,5 +1,8 @@
 //! Running one command over a connection: stdout and stderr streamed as they arrive (raw
 //! bytes), back-pressure through a bounded channel, and a real stop on cancel or timeout.
+//!
+//! The command runs in the user's login shell (`$SHELL -c`), as with `ssh host cmd`; its
+//! `$0` is a run marker used to find and stop it. Login shells are assumed POSIX-like.
 
 use super::connect::Connection;
 use super::error::{SshError, SshErrorKind};
@@ -60,8 +63,9 @@ pub async fn run(
         .channel_open_session()
         .await
         .map_err(|e| fail(format!("cannot open a session on {who}: {e}")))?;
+    let run_id = next_run_id();
     channel
-        .exec(true, command)
+        .exec(true, wrap(command, &run_id))
         .await
         .map_err(|e| fail(format!("cannot start the command on {who}: {e}")))?;
     let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
@@ -109,19 +113,53 @@ pub async fn run(
     let end = match stop {
         None => status.unwrap_or(RunEnd::Closed),
         Some(reason) => {
-            stop_remote(&mut channel).await;
+            stop_remote(connection, &mut channel, &run_id).await;
             reason
         }
     };
     Ok((end, started.elapsed()))
 }
 
-/// SIGTERM (sshd delivers it to the command's whole process group), a grace period,
-/// SIGKILL, then close the channel.
-async fn stop_remote(channel: &mut russh::Channel<russh::client::Msg>) {
-    for signal in [Sig::TERM, Sig::KILL] {
-        if channel.signal(signal).await.is_err() {
-            return;
+/// Runs the user's command in the user's own shell, as sshd would, but with a marker as
+/// `$0` so the command's process group can be found again to stop it. sshd makes the
+/// session process a group leader, and `exec` keeps its PID, so PID = PGID.
+fn wrap(command: &str, run_id: &str) -> String {
+    format!(
+        "exec \"${{SHELL:-/bin/sh}}\" -c {} {run_id}",
+        shell_quote(command)
+    )
+}
+
+/// POSIX single-quoting: the text arrives verbatim, whatever it contains.
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+fn next_run_id() -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("vmo-run-{:x}-{nanos:x}-{n:x}", std::process::id())
+}
+
+/// Stops the command and everything it started: SIGTERM to its process group, a grace
+/// period, then SIGKILL, then close the channel. The signal goes two ways: the SSH
+/// `signal` request (sshd refuses it for root logins, which run without privilege
+/// separation), and `pkill` on a second channel, which finds the group by its marker.
+async fn stop_remote(
+    connection: &Connection,
+    channel: &mut russh::Channel<russh::client::Msg>,
+    run_id: &str,
+) {
+    // `[v]mo-run-...` matches the marker but not this pkill command's own command line.
+    let pattern = format!("[{}]{}", &run_id[..1], &run_id[1..]);
+    for (signal, name) in [(Sig::TERM, "TERM"), (Sig::KILL, "KILL")] {
+        let _ = channel.signal(signal).await;
+        let kill = format!("pkill -{name} -g \"$(pgrep -d, -f '{pattern}')\" 2>/dev/null; true");
+        if let Err(err) = run_quietly(connection, &kill).await {
+            tracing::debug!("cannot send {name} to the remote command: {err}");
         }
         let ended = tokio::time::timeout(GRACE, async {
             while let Some(msg) = channel.wait().await {
@@ -141,6 +179,18 @@ async fn stop_remote(channel: &mut russh::Channel<russh::client::Msg>) {
         }
     }
     let _ = channel.close().await;
+}
+
+/// Runs a helper command on its own channel, ignoring its output.
+async fn run_quietly(connection: &Connection, command: &str) -> Result<(), russh::Error> {
+    let mut channel = connection.handle.channel_open_session().await?;
+    channel.exec(true, command).await?;
+    while let Some(msg) = channel.wait().await {
+        if matches!(msg, ChannelMsg::Close) {
+            break;
+        }
+    }
+    Ok(())
 }
 
 fn signal_label(sig: &Sig) -> String {

@@ -69,7 +69,7 @@ impl HostKeys {
                         presented.algorithm,
                         presented.fingerprint
                     ),
-                    host_key: Some(presented),
+                    host_key: Some(Box::new(presented)),
                 })
             }
             Err(russh::keys::Error::KeyChanged { line }) => Err(SshError {
@@ -83,7 +83,7 @@ impl HostKeys {
                     presented.fingerprint,
                     self.known_hosts.display()
                 ),
-                host_key: Some(presented),
+                host_key: Some(Box::new(presented)),
             }),
             Err(err) => Err(SshError::new(
                 SshErrorKind::Config,

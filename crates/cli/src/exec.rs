@@ -1,0 +1,138 @@
+//! `vmo exec`: one command on many VMs.
+
+use crate::args::ExecArgs;
+use crate::output::{print_grouped, print_json, Collected, LinePrinter};
+use crate::select::select;
+use anyhow::bail;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use vmo_engine::ssh::{run_on_hosts, FanoutEvent, HostOutcome, HostResult, RunOptions, Target};
+use vmo_engine::Engine;
+
+enum Mode {
+    Stream(LinePrinter),
+    Collect(Vec<Collected>),
+    Quiet,
+}
+
+pub async fn run(engine: &Engine, args: ExecArgs) -> anyhow::Result<ExitCode> {
+    let vms = select(engine, &args.vms, &args.tags, args.all).await?;
+    if vms.is_empty() {
+        bail!("the inventory is empty");
+    }
+    let command = args.command.join(" ");
+    let everyone = engine.inventory().list().await?;
+    let mut targets = Vec::new();
+    let mut unresolved = Vec::new();
+    for vm in &vms {
+        match Target::resolve(vm, &everyone) {
+            Ok(t) => targets.push(t),
+            Err(e) => unresolved.push((vm.name.clone(), e)),
+        }
+    }
+    if let Some((name, error)) = unresolved.first() {
+        bail!("{name}: {}", error.message);
+    }
+    let timeout = match args.timeout {
+        Some(secs) if secs.is_finite() && secs > 0.0 => Some(Duration::from_secs_f64(secs)),
+        Some(_) => bail!("--timeout must be a positive number of seconds"),
+        None => None,
+    };
+    let options = RunOptions {
+        concurrency: args.concurrency.max(1),
+        timeout,
+    };
+    let cancel = CancellationToken::new();
+    let on_interrupt = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("vmo: interrupted; stopping remote commands");
+            on_interrupt.cancel();
+        }
+    });
+
+    let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
+    let runs = args.repeat.max(1);
+    let mut results = Vec::new();
+    for round in 1..=runs {
+        let last = round == runs;
+        let mode = if !last {
+            Mode::Quiet
+        } else if args.json || args.group {
+            Mode::Collect(vec![Collected::default(); names.len()])
+        } else {
+            Mode::Stream(LinePrinter::new(names.clone()))
+        };
+        let started = Instant::now();
+        let (done, mode) = fan_out(engine, targets.clone(), &command, options, &cancel, mode).await;
+        if runs > 1 {
+            eprintln!("run {round}: {:.3} s", started.elapsed().as_secs_f64());
+        }
+        results = done;
+        if last {
+            if let Mode::Collect(collected) = mode {
+                if args.group {
+                    print_grouped(&results, &collected);
+                } else {
+                    for result in &results {
+                        print_json(result, &collected[result.index]);
+                    }
+                }
+            }
+        }
+        if cancel.is_cancelled() {
+            break;
+        }
+    }
+    let failed = results.iter().filter(|r| !r.outcome.success()).count();
+    if failed > 0 && !args.json {
+        let unreachable = results
+            .iter()
+            .filter(|r| matches!(&r.outcome, HostOutcome::Failed { error } if error.kind.is_unreachable()))
+            .count();
+        eprintln!(
+            "vmo: {failed} of {} hosts failed ({unreachable} unreachable)",
+            results.len()
+        );
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn fan_out(
+    engine: &Engine,
+    targets: Vec<Target>,
+    command: &str,
+    options: RunOptions,
+    cancel: &CancellationToken,
+    mut mode: Mode,
+) -> (Vec<HostResult>, Mode) {
+    let (tx, mut events) = mpsc::channel(256);
+    let run = run_on_hosts(
+        engine.ssh().pool().clone(),
+        targets,
+        command.to_string(),
+        options,
+        cancel.clone(),
+        tx,
+    );
+    let print = async {
+        while let Some(event) = events.recv().await {
+            match (&mut mode, event) {
+                (Mode::Stream(p), FanoutEvent::Output { index, output }) => {
+                    p.output(index, &output)
+                }
+                (Mode::Stream(p), FanoutEvent::Finished(result)) => p.finish(&result),
+                (Mode::Collect(c), FanoutEvent::Output { index, output }) => c[index].add(&output),
+                _ => {}
+            }
+        }
+    };
+    let (results, ()) = tokio::join!(run, print);
+    (results, mode)
+}

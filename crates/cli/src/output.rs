@@ -1,0 +1,198 @@
+//! Printing what hosts said: streamed as `NAME: line`, grouped by identical output, or as
+//! JSON. Output is bytes: printed as received, never assumed to be UTF-8.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+use vmo_engine::ssh::{HostOutcome, HostResult, Output, RunEnd};
+
+/// A line longer than this is printed in pieces rather than held in memory.
+const MAX_LINE: usize = 64 * 1024;
+
+/// Splits each host's streams into lines and prints them with the host's name.
+pub struct LinePrinter {
+    names: Vec<String>,
+    partial: Vec<[Vec<u8>; 2]>,
+}
+
+impl LinePrinter {
+    pub fn new(names: Vec<String>) -> Self {
+        let partial = names.iter().map(|_| [Vec::new(), Vec::new()]).collect();
+        Self { names, partial }
+    }
+
+    pub fn output(&mut self, index: usize, output: &Output) {
+        let (stream, data) = match output {
+            Output::Stdout(d) => (0, d),
+            Output::Stderr(d) => (1, d),
+        };
+        let buffer = &mut self.partial[index][stream];
+        buffer.extend_from_slice(data);
+        let mut start = 0;
+        while let Some(pos) = buffer[start..].iter().position(|b| *b == b'\n') {
+            emit(&self.names[index], stream, &buffer[start..start + pos]);
+            start += pos + 1;
+        }
+        buffer.drain(..start);
+        if buffer.len() > MAX_LINE {
+            emit(&self.names[index], stream, buffer);
+            buffer.clear();
+        }
+    }
+
+    /// Prints what is left of a host's last line, then its outcome if it failed.
+    pub fn finish(&mut self, result: &HostResult) {
+        for stream in 0..2 {
+            let rest = std::mem::take(&mut self.partial[result.index][stream]);
+            if !rest.is_empty() {
+                emit(&self.names[result.index], stream, &rest);
+            }
+        }
+        if !result.outcome.success() {
+            eprintln!("{}: [{}]", result.name, describe(&result.outcome));
+        }
+    }
+}
+
+fn emit(name: &str, stream: usize, line: &[u8]) {
+    let mut bytes = Vec::with_capacity(name.len() + line.len() + 3);
+    bytes.extend_from_slice(name.as_bytes());
+    bytes.extend_from_slice(b": ");
+    bytes.extend_from_slice(line);
+    bytes.push(b'\n');
+    // A closed pipe (`vmo exec ... | head`) is not worth a panic.
+    let _ = if stream == 0 {
+        std::io::stdout().lock().write_all(&bytes)
+    } else {
+        std::io::stderr().lock().write_all(&bytes)
+    };
+}
+
+/// `exit 3`, `killed by TERM`, `timed out`, `unreachable (refused): ...`.
+pub fn describe(outcome: &HostOutcome) -> String {
+    match outcome {
+        HostOutcome::Ran { end } => match end {
+            RunEnd::Exited { code } => format!("exit {code}"),
+            RunEnd::Signaled { signal, .. } => format!("killed by {signal}"),
+            RunEnd::Closed => "closed without an exit status".into(),
+            RunEnd::TimedOut => "timed out; stopped".into(),
+            RunEnd::Cancelled => "cancelled; stopped".into(),
+        },
+        HostOutcome::Failed { error } if error.kind.is_unreachable() => {
+            format!("unreachable ({}): {}", error.kind.as_str(), error.message)
+        }
+        HostOutcome::Failed { error } => format!("{}: {}", error.kind.as_str(), error.message),
+        HostOutcome::Cancelled => "cancelled before it started".into(),
+    }
+}
+
+/// Everything one host said, kept for `--group` and `--json`.
+#[derive(Default, Clone)]
+pub struct Collected {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Collected {
+    pub fn add(&mut self, output: &Output) {
+        match output {
+            Output::Stdout(d) => self.stdout.extend_from_slice(d),
+            Output::Stderr(d) => self.stderr.extend_from_slice(d),
+        }
+    }
+}
+
+/// What makes two hosts' results the same: stdout, stderr and (for failures) the outcome.
+type GroupKey = (Vec<u8>, Vec<u8>, String);
+
+/// Hosts with identical stdout, stderr and outcome, printed once with all their names.
+pub fn print_grouped(results: &[HostResult], collected: &[Collected]) {
+    let mut groups: BTreeMap<GroupKey, Vec<&str>> = BTreeMap::new();
+    for result in results {
+        let c = &collected[result.index];
+        let status = if result.outcome.success() {
+            String::new()
+        } else {
+            describe(&result.outcome)
+        };
+        groups
+            .entry((c.stdout.clone(), c.stderr.clone(), status))
+            .or_default()
+            .push(&result.name);
+    }
+    let mut groups: Vec<_> = groups.into_iter().collect();
+    groups.sort_by_key(|(_, names)| std::cmp::Reverse(names.len()));
+    let mut out = std::io::stdout().lock();
+    for ((stdout, stderr, status), names) in groups {
+        let header = format!("{} ({})", names.join(","), names.len());
+        let rule = "-".repeat(header.len().min(78));
+        let _ = writeln!(out, "{rule}\n{header}\n{rule}");
+        let _ = out.write_all(&stdout);
+        if !stdout.is_empty() && !stdout.ends_with(b"\n") {
+            let _ = writeln!(out);
+        }
+        if !stderr.is_empty() {
+            let _ = writeln!(out, "[stderr]");
+            let _ = out.write_all(&stderr);
+            if !stderr.ends_with(b"\n") {
+                let _ = writeln!(out);
+            }
+        }
+        if !status.is_empty() {
+            let _ = writeln!(out, "[{status}]");
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JsonHost<'a> {
+    name: &'a str,
+    ok: bool,
+    /// The exit code, when the command exited.
+    exit_code: Option<u32>,
+    signal: Option<&'a str>,
+    /// `exited`, `signaled`, `closed`, `timed_out`, `cancelled`, or the SSH error kind.
+    status: &'a str,
+    error: Option<&'a str>,
+    stdout: String,
+    stderr: String,
+    /// False when stdout or stderr held bytes that are not UTF-8 (shown as U+FFFD).
+    utf8: bool,
+    duration_ms: u64,
+}
+
+pub fn print_json(result: &HostResult, collected: &Collected) {
+    let (exit_code, signal, status, error) = match &result.outcome {
+        HostOutcome::Ran { end } => match end {
+            RunEnd::Exited { code } => (Some(*code), None, "exited", None),
+            RunEnd::Signaled { signal, .. } => (None, Some(signal.as_str()), "signaled", None),
+            RunEnd::Closed => (None, None, "closed", None),
+            RunEnd::TimedOut => (None, None, "timed_out", None),
+            RunEnd::Cancelled => (None, None, "cancelled", None),
+        },
+        HostOutcome::Failed { error } => (
+            None,
+            None,
+            error.kind.as_str(),
+            Some(error.message.as_str()),
+        ),
+        HostOutcome::Cancelled => (None, None, "cancelled", None),
+    };
+    let utf8 = std::str::from_utf8(&collected.stdout).is_ok()
+        && std::str::from_utf8(&collected.stderr).is_ok();
+    let host = JsonHost {
+        name: &result.name,
+        ok: result.outcome.success(),
+        exit_code,
+        signal,
+        status,
+        error,
+        stdout: String::from_utf8_lossy(&collected.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&collected.stderr).into_owned(),
+        utf8,
+        duration_ms: result.duration.as_millis() as u64,
+    };
+    if let Ok(line) = serde_json::to_string(&host) {
+        println!("{line}");
+    }
+}
