@@ -12,6 +12,7 @@ pub fn Root(ctx: UiContext) -> Element {
     use_context_provider(|| theme);
     use_context_provider(Toasts::default);
     crate::vm::provide_inventory();
+    crate::vm::provide_connection_tests();
     let screen = use_signal(|| Screen::Vms);
 
     rsx! {

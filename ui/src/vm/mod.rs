@@ -1,11 +1,15 @@
 //! The VM inventory screen: list, search, tags, and the dialogs to view, add, edit,
 //! duplicate, delete and import VMs.
 
+mod connection;
 mod detail;
 mod form;
 mod import;
+mod run;
 mod state;
 mod table;
+
+pub use connection::provide_connection_tests;
 
 pub use state::{provide_inventory, use_inventory};
 
@@ -25,6 +29,7 @@ pub(crate) enum Panel {
     Edit(VmId),
     Import,
     ConfirmDelete(Vec<VmId>),
+    Run(Vec<VmId>),
 }
 
 #[component]
@@ -33,6 +38,8 @@ pub fn VmScreen() -> Element {
     let mut query = use_signal(String::new);
     let selected = use_signal(BTreeSet::<VmId>::new);
     let mut panel = use_signal(|| Panel::Closed);
+    let ctx = use_context::<UiContext>();
+    let tests = connection::use_connection_tests();
 
     let view = inventory.read();
     let filter = VmFilter::parse(&query());
@@ -65,6 +72,28 @@ pub fn VmScreen() -> Element {
                 h1 { "VMs" }
                 div { class: "actions",
                     if !live_selection.is_empty() {
+                        button {
+                            class: "button",
+                            id: "vm-test-selected",
+                            onclick: {
+                                let ids = live_selection.clone();
+                                let ctx = ctx.clone();
+                                move |_| {
+                                    let vms = inventory.peek().vms.clone();
+                                    tests.start(&ctx, ids.clone(), &vms);
+                                }
+                            },
+                            "Test selected ({live_selection.len()})"
+                        }
+                        button {
+                            class: "button",
+                            id: "vm-run-selected",
+                            onclick: {
+                                let ids = live_selection.clone();
+                                move |_| panel.set(Panel::Run(ids.clone()))
+                            },
+                            "Run on selected ({live_selection.len()})"
+                        }
                         button {
                             class: "button danger",
                             id: "vm-delete-selected",
@@ -130,6 +159,7 @@ pub fn VmScreen() -> Element {
                 }
             }
         }
+        connection::HostKeyDialog {}
         match panel() {
             Panel::Closed => rsx! {},
             Panel::View(id) => match find(id) {
@@ -144,6 +174,7 @@ pub fn VmScreen() -> Element {
                 None => rsx! {},
             },
             Panel::Import => rsx! { import::ImportDialog { panel } },
+            Panel::Run(ids) => rsx! { run::RunDialog { ids, panel } },
             Panel::ConfirmDelete(ids) => {
                 let names: Vec<String> = ids.iter().filter_map(|id| find(*id)).map(|vm| vm.name).collect();
                 rsx! { ConfirmDelete { ids, names, panel, selected } }

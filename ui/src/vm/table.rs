@@ -40,6 +40,7 @@ pub fn VmTable(vms: Vec<Vm>, selected: Signal<BTreeSet<VmId>>, panel: Signal<Pan
                     th { "Auth" }
                     th { "Jump host" }
                     th { "Tags" }
+                    th { "Connection" }
                     th { class: "col-actions", "" }
                 }
             }
@@ -56,6 +57,8 @@ pub fn VmTable(vms: Vec<Vm>, selected: Signal<BTreeSet<VmId>>, panel: Signal<Pan
 fn VmRow(vm: Vm, selected: Signal<BTreeSet<VmId>>, panel: Signal<Panel>) -> Element {
     let ctx = use_context::<UiContext>();
     let toasts = use_toasts();
+    let inventory = super::use_inventory();
+    let tests = super::connection::use_connection_tests();
     let id = vm.id;
     let is_selected = selected.read().contains(&id);
     let auth = match vm.auth {
@@ -93,7 +96,28 @@ fn VmRow(vm: Vm, selected: Signal<BTreeSet<VmId>>, panel: Signal<Panel>) -> Elem
                     span { key: "{tag}", class: "tag", "{tag}" }
                 }
             }
+            td { class: "vm-status", id: "vm-status-{vm.name}",
+                super::connection::StatusCell { id }
+            }
             td { class: "col-actions",
+                button {
+                    class: "button ghost small",
+                    title: "Test {vm.name}",
+                    onclick: {
+                        let ctx = ctx.clone();
+                        move |_| {
+                            let vms = inventory.peek().vms.clone();
+                            tests.start(&ctx, vec![id], &vms);
+                        }
+                    },
+                    "Test"
+                }
+                button {
+                    class: "button ghost small",
+                    title: "Run on {vm.name}",
+                    onclick: move |_| panel.set(Panel::Run(vec![id])),
+                    "Run"
+                }
                 button {
                     class: "button ghost small",
                     title: "Edit {vm.name}",
@@ -104,9 +128,9 @@ fn VmRow(vm: Vm, selected: Signal<BTreeSet<VmId>>, panel: Signal<Panel>) -> Elem
                     class: "button ghost small",
                     title: "Duplicate {vm.name}",
                     onclick: move |_| {
-                        let inventory = ctx.engine.inventory().clone();
+                        let store = ctx.engine.inventory().clone();
                         spawn(async move {
-                            match inventory.duplicate(id).await {
+                            match store.duplicate(id).await {
                                 Ok(copy) => {
                                     toasts.show(format!("Created {}", copy.name));
                                     panel.set(Panel::Edit(copy.id));

@@ -1,8 +1,9 @@
 //! Running one command over a connection: stdout and stderr streamed as they arrive (raw
 //! bytes), back-pressure through a bounded channel, and a real stop on cancel or timeout.
 //!
-//! The command runs in the user's login shell (`$SHELL -c`), as with `ssh host cmd`; its
-//! `$0` is a run marker used to find and stop it. Login shells are assumed POSIX-like.
+//! The command runs in the user's login shell (`$SHELL -c`), as with `ssh host cmd`, with
+//! `VMO_RUN_ID` in its environment to find and stop it. Login shells are assumed
+//! POSIX-like, and stopping by marker needs Linux's /proc on the server.
 
 use super::connect::Connection;
 use super::error::{SshError, SshErrorKind};
@@ -120,44 +121,48 @@ pub async fn run(
     Ok((end, started.elapsed()))
 }
 
-/// Runs the user's command in the user's own shell, as sshd would, but with a marker as
-/// `$0` so the command's process group can be found again to stop it. sshd makes the
-/// session process a group leader, and `exec` keeps its PID, so PID = PGID.
+/// Runs the user's command in the user's own shell, as sshd would, with a run marker in
+/// its environment. Every process it starts inherits the marker (even through `exec`), so
+/// they can all be found again to stop them.
 fn wrap(command: &str, run_id: &str) -> String {
     format!(
-        "exec \"${{SHELL:-/bin/sh}}\" -c {} {run_id}",
+        "{RUN_ENV}={run_id}; export {RUN_ENV}; exec \"${{SHELL:-/bin/sh}}\" -c {}",
         shell_quote(command)
     )
 }
+
+const RUN_ENV: &str = "VMO_RUN_ID";
 
 /// POSIX single-quoting: the text arrives verbatim, whatever it contains.
 pub fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
+/// Unique per run; the trailing `.` keeps one id from being a prefix of another.
 fn next_run_id() -> String {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    format!("vmo-run-{:x}-{nanos:x}-{n:x}", std::process::id())
+    format!("vmo-{:x}-{nanos:x}-{n:x}.", std::process::id())
 }
 
-/// Stops the command and everything it started: SIGTERM to its process group, a grace
-/// period, then SIGKILL, then close the channel. The signal goes two ways: the SSH
-/// `signal` request (sshd refuses it for root logins, which run without privilege
-/// separation), and `pkill` on a second channel, which finds the group by its marker.
+/// Stops the command and everything it started: SIGTERM, a grace period, SIGKILL, then
+/// close the channel. The signal goes two ways: the SSH `signal` request (sshd refuses it
+/// for root logins, which run without privilege separation), and `kill` from a second
+/// channel to every process carrying the run marker in its environment.
 async fn stop_remote(
     connection: &Connection,
     channel: &mut russh::Channel<russh::client::Msg>,
     run_id: &str,
 ) {
-    // `[v]mo-run-...` matches the marker but not this pkill command's own command line.
-    let pattern = format!("[{}]{}", &run_id[..1], &run_id[1..]);
     for (signal, name) in [(Sig::TERM, "TERM"), (Sig::KILL, "KILL")] {
         let _ = channel.signal(signal).await;
-        let kill = format!("pkill -{name} -g \"$(pgrep -d, -f '{pattern}')\" 2>/dev/null; true");
+        let kill = format!(
+            "pids=$(grep -l -s -a -F '{RUN_ENV}={run_id}' /proc/[0-9]*/environ | cut -d/ -f3); \
+             [ -z \"$pids\" ] || kill -{name} $pids 2>/dev/null; true"
+        );
         if let Err(err) = run_quietly(connection, &kill).await {
             tracing::debug!("cannot send {name} to the remote command: {err}");
         }

@@ -27,6 +27,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+/// Environment variable naming another known_hosts file (tests, portable setups).
+pub const KNOWN_HOSTS_ENV: &str = "VMO_KNOWN_HOSTS";
+
 #[derive(Debug, Clone)]
 pub struct SshSettings {
     /// The OpenSSH known_hosts file to verify against (and write trusted keys to).
@@ -41,10 +44,13 @@ pub struct SshSettings {
 }
 
 impl SshSettings {
-    /// The user's `~/.ssh/known_hosts` and `SSH_AUTH_SOCK`.
+    /// The user's `~/.ssh/known_hosts` (or `$VMO_KNOWN_HOSTS`) and `SSH_AUTH_SOCK`.
     pub fn from_env() -> Self {
         Self {
-            known_hosts: expand_home("~/.ssh/known_hosts"),
+            known_hosts: std::env::var_os(KNOWN_HOSTS_ENV)
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| expand_home("~/.ssh/known_hosts")),
             accept_new: false,
             connect_timeout: Duration::from_secs(10),
             keepalive: Duration::from_secs(30),

@@ -1,0 +1,1208 @@
+//! The `vmo` binary against real OpenSSH servers on loopback (vmo-testkit fleets).
+//!
+//! Every run gets its own data directory and known_hosts file, `SSH_AUTH_SOCK` removed and
+//! `HOME` pointed at a temporary directory, so nothing depends on the developer's setup.
+//! Tests that measure time or memory take an exclusive lock so that the others (each with
+//! its own sshd fleet) do not skew them on a small machine.
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+use vmo_testkit::Fleet;
+
+const VMO: &str = env!("CARGO_BIN_EXE_vmo");
+
+/// Longest any single `vmo` run may take before the test gives up on it.
+const RUN_LIMIT: Duration = Duration::from_secs(120);
+
+static MACHINE: RwLock<()> = RwLock::new(());
+
+/// For ordinary tests: run alongside each other.
+fn shared() -> RwLockReadGuard<'static, ()> {
+    MACHINE.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// For tests that measure wall time or memory: run alone.
+fn exclusive() -> RwLockWriteGuard<'static, ()> {
+    MACHINE.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A private data directory, known_hosts file and HOME for `vmo`.
+struct Ctx {
+    dir: TempDir,
+}
+
+impl Ctx {
+    fn new() -> Ctx {
+        let dir = tempfile::Builder::new()
+            .prefix("vmo-cli-test.")
+            .tempdir()
+            .unwrap();
+        fs::create_dir_all(dir.path().join("home")).unwrap();
+        fs::write(dir.path().join("known_hosts"), "").unwrap();
+        Ctx { dir }
+    }
+
+    /// A context whose inventory holds the fleet's hosts (imported from its ssh_config,
+    /// so with key-file authentication) and whose known_hosts trusts all of them.
+    fn with_fleet(fleet: &Fleet) -> Ctx {
+        let ctx = Ctx::new();
+        fs::copy(fleet.known_hosts(), ctx.known_hosts()).unwrap();
+        let out = ctx.run(&[
+            "vm",
+            "import-ssh-config",
+            fleet.ssh_config().to_str().unwrap(),
+        ]);
+        out.assert_code(0);
+        ctx
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.path().join("data")
+    }
+
+    fn known_hosts(&self) -> PathBuf {
+        self.path().join("known_hosts")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(VMO);
+        cmd.arg("--data-dir")
+            .arg(self.data_dir())
+            .arg("--known-hosts")
+            .arg(self.known_hosts())
+            .args(args)
+            .env_remove("SSH_AUTH_SOCK")
+            .env_remove("VMO_DATA_DIR")
+            .env_remove("RUST_LOG")
+            .env("HOME", self.path().join("home"))
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        run(self.command(args), RUN_LIMIT)
+    }
+
+    /// `vm add NAME --host 127.0.0.1 --port P --user U --key K [--tag T]...` for fleet host i.
+    fn add_host(&self, fleet: &Fleet, i: usize, name: &str, tags: &[&str]) {
+        let port = fleet.hosts()[i].port().to_string();
+        let user = fleet.user();
+        let key = fleet.client_key().to_str().unwrap().to_string();
+        let mut args = vec![
+            "vm",
+            "add",
+            name,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--user",
+            &user,
+            "--key",
+            &key,
+        ];
+        for tag in tags {
+            args.extend(["--tag", tag]);
+        }
+        self.run(&args).assert_code(0);
+    }
+}
+
+/// A finished `vmo` run.
+struct Run {
+    args: String,
+    status: ExitStatus,
+    stdout: Vec<u8>,
+    stderr: String,
+    elapsed: Duration,
+}
+
+impl Run {
+    fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    fn stdout_lines(&self) -> Vec<String> {
+        self.stdout().lines().map(str::to_string).collect()
+    }
+
+    fn stderr_lines(&self) -> Vec<String> {
+        self.stderr.lines().map(str::to_string).collect()
+    }
+
+    #[track_caller]
+    fn assert_code(&self, code: i32) -> &Run {
+        assert_eq!(self.code(), Some(code), "unexpected exit status\n{self}");
+        self
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "$ vmo {}\n[{}, {:.2?}]\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.args,
+            self.status,
+            self.elapsed,
+            self.stdout(),
+            self.stderr
+        )
+    }
+}
+
+fn describe_args(cmd: &Command) -> String {
+    cmd.get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Runs `cmd` to completion, collecting stdout and stderr; kills it and fails the test if
+/// it takes longer than `limit`.
+fn run(mut cmd: Command, limit: Duration) -> Run {
+    let args = describe_args(&cmd);
+    let started = Instant::now();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start vmo");
+    let stdout = reader(child.stdout.take().unwrap());
+    let stderr = reader(child.stderr.take().unwrap());
+    let status = wait_or_kill(&mut child, limit, &args);
+    let elapsed = started.elapsed();
+    Run {
+        args,
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: String::from_utf8_lossy(&stderr.join().unwrap()).into_owned(),
+        elapsed,
+    }
+}
+
+fn reader(mut from: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = from.read_to_end(&mut buf);
+        buf
+    })
+}
+
+fn wait_or_kill(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("vmo {what} still running after {limit:?}; killed");
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn parse_json_lines(run: &Run) -> Vec<Value> {
+    run.stdout_lines()
+        .iter()
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not a JSON line: {line:?}: {e}\n{run}"))
+        })
+        .collect()
+}
+
+/// Whether a process is gone: no /proc entry, or a zombie/dead one.
+fn process_gone(pid: u32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => {
+            let state = stat
+                .rfind(')')
+                .and_then(|i| stat[i + 1..].split_whitespace().next())
+                .unwrap_or("");
+            state == "Z" || state == "X"
+        }
+    }
+}
+
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    done()
+}
+
+/// Peak resident memory of a running process (kB), from /proc/PID/status.
+fn vm_hwm_kb(pid: u32) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Runs `cmd` with stdout to `out_file`, sampling VmHWM every ~20 ms; returns the exit
+/// status and the last sample (kB).
+fn run_sampling_memory(mut cmd: Command, out_file: &Path, limit: Duration) -> (ExitStatus, u64) {
+    let what = describe_args(&cmd);
+    let errors = out_file.with_extension("stderr");
+    let mut child = cmd
+        .stdout(Stdio::from(File::create(out_file).unwrap()))
+        .stderr(Stdio::from(File::create(&errors).unwrap()))
+        .spawn()
+        .expect("cannot start vmo");
+    let pid = child.id();
+    let deadline = Instant::now() + limit;
+    let mut last = 0;
+    let status = loop {
+        // Sample before checking for exit: a zombie has no memory figures any more.
+        if let Some(kb) = vm_hwm_kb(pid) {
+            last = kb;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("vmo {what} still running after {limit:?}; killed");
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        status.success(),
+        "vmo {what} failed with {status}: {}",
+        fs::read_to_string(&errors).unwrap_or_default()
+    );
+    (status, last)
+}
+
+fn vm_names(ctx: &Ctx) -> Vec<String> {
+    let out = ctx.run(&["vm", "list", "--json"]);
+    out.assert_code(0);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|vm| vm["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+// --- 1. inventory ----------------------------------------------------------------------
+
+#[test]
+fn inventory_add_list_rm_and_validation() {
+    let _lock = shared();
+    let ctx = Ctx::new();
+
+    // Empty inventory: the table says so on stderr, JSON is an empty array.
+    let out = ctx.run(&["vm", "list"]);
+    out.assert_code(0);
+    assert!(out.stdout.is_empty(), "{out}");
+    assert!(out.stderr.contains("no VMs"), "{out}");
+    let out = ctx.run(&["vm", "list", "--json"]);
+    out.assert_code(0);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out.stdout).unwrap(),
+        Value::Array(vec![])
+    );
+
+    let out = ctx.run(&[
+        "vm",
+        "add",
+        "web1",
+        "--host",
+        "10.0.0.5",
+        "--port",
+        "2201",
+        "--user",
+        "alice",
+        "--key",
+        "/keys/id_web",
+        "--tag",
+        "Web",
+        "--tag",
+        "prod",
+    ]);
+    out.assert_code(0);
+    assert_eq!(out.stdout(), "added web1 (alice@10.0.0.5:2201)\n", "{out}");
+    ctx.run(&[
+        "vm",
+        "add",
+        "db1",
+        "--host",
+        "db.example.com",
+        "--tag",
+        "db",
+    ])
+    .assert_code(0);
+
+    let out = ctx.run(&["vm", "list"]);
+    out.assert_code(0);
+    let lines = out.stdout_lines();
+    assert_eq!(lines.len(), 3, "{out}");
+    let header: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(header, ["NAME", "ADDRESS", "AUTH", "TAGS"], "{out}");
+    let rows: Vec<Vec<&str>> = lines[1..]
+        .iter()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert!(
+        rows.contains(&vec!["web1", "alice@10.0.0.5:2201", "key_file", "prod,web"]),
+        "{out}"
+    );
+    assert!(
+        rows.contains(&vec!["db1", "db.example.com", "agent", "db"]),
+        "{out}"
+    );
+
+    let out = ctx.run(&["vm", "list", "--json"]);
+    out.assert_code(0);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = list.as_array().expect("a JSON array");
+    assert_eq!(list.len(), 2, "{out}");
+    let web = list.iter().find(|vm| vm["name"] == "web1").expect("web1");
+    assert_eq!(web["host"], "10.0.0.5");
+    assert_eq!(web["port"], 2201);
+    assert_eq!(web["user"], "alice");
+    assert_eq!(web["auth"], "key_file");
+    assert_eq!(web["key_file"], "/keys/id_web");
+    assert_eq!(web["jump_host"], Value::Null);
+    assert_eq!(web["tags"], serde_json::json!(["prod", "web"]));
+    assert!(web["id"].is_i64(), "{web}");
+    let db = list.iter().find(|vm| vm["name"] == "db1").expect("db1");
+    assert_eq!(db["port"], 22);
+    assert_eq!(db["auth"], "agent");
+    assert_eq!(db["key_file"], Value::Null);
+
+    // Bad input: non-zero exit, and the message names the field.
+    let out = ctx.run(&["vm", "add", "bad1", "--host", "10.0.0.6", "--port", "0"]);
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("port: Port must be a whole number"),
+        "{out}"
+    );
+    let out = ctx.run(&["vm", "add", "bad2", "--host", "10.0.0.6", "--port", "70000"]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("--port"), "{out}");
+    let out = ctx.run(&["vm", "add", "bad3", "--host", "not a host!"]);
+    out.assert_code(2);
+    assert!(
+        out.stderr
+            .contains("host: \"not a host!\" is not a valid host name"),
+        "{out}"
+    );
+    let out = ctx.run(&["vm", "add", "-bad", "--host", "10.0.0.6"]);
+    assert_ne!(out.code(), Some(0), "{out}");
+    // Nothing invalid was stored.
+    assert_eq!(vm_names(&ctx).len(), 2);
+
+    // A taken name (case-insensitively) is refused clearly.
+    let out = ctx.run(&["vm", "add", "web1", "--host", "10.0.0.7"]);
+    out.assert_code(2);
+    assert!(
+        out.stderr
+            .contains("name: A VM named \"web1\" already exists"),
+        "{out}"
+    );
+    let out = ctx.run(&["vm", "add", "WEB1", "--host", "10.0.0.7"]);
+    assert_ne!(out.code(), Some(0), "{out}");
+    assert!(out.stderr.contains("already exists"), "{out}");
+
+    // rm: a missing name changes nothing; then the real removal.
+    let out = ctx.run(&["vm", "rm", "web1", "nosuch"]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("nosuch"), "{out}");
+    assert_eq!(vm_names(&ctx).len(), 2);
+    let out = ctx.run(&["vm", "rm", "web1"]);
+    out.assert_code(0);
+    assert_eq!(out.stdout(), "removed web1\n");
+    assert_eq!(vm_names(&ctx), ["db1"]);
+    let out = ctx.run(&["vm", "list"]);
+    assert!(!out.stdout().contains("web1"), "{out}");
+}
+
+#[test]
+fn import_ssh_config_twice_changes_nothing_the_second_time() {
+    let _lock = shared();
+    let fleet = Fleet::start(3);
+    let ctx = Ctx::new();
+    let config = fleet.ssh_config().to_str().unwrap();
+
+    let first = ctx.run(&["vm", "import-ssh-config", config]);
+    first.assert_code(0);
+    assert!(
+        first.stdout().contains(": 3 added, 0 updated, 0 unchanged"),
+        "{first}"
+    );
+    let second = ctx.run(&["vm", "import-ssh-config", config]);
+    second.assert_code(0);
+    assert!(
+        second
+            .stdout()
+            .contains(": 0 added, 0 updated, 3 unchanged"),
+        "{second}"
+    );
+    // --ssh-config is the default file for the subcommand.
+    let third = ctx.run(&["--ssh-config", config, "vm", "import-ssh-config"]);
+    third.assert_code(0);
+    assert!(
+        third.stdout().contains("0 added, 0 updated, 3 unchanged"),
+        "{third}"
+    );
+
+    let out = ctx.run(&["vm", "list", "--json"]);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 3, "{out}");
+    for (i, host) in fleet.hosts().iter().enumerate() {
+        let vm = list
+            .iter()
+            .find(|vm| vm["name"] == host.name())
+            .unwrap_or_else(|| panic!("host{i} missing\n{out}"));
+        assert_eq!(vm["host"], "127.0.0.1");
+        assert_eq!(vm["port"], host.port());
+        assert_eq!(vm["user"], fleet.user());
+        assert_eq!(vm["auth"], "key_file");
+        assert_eq!(vm["key_file"], fleet.client_key().to_str().unwrap());
+    }
+}
+
+// --- 2. vm test --------------------------------------------------------------------------
+
+#[test]
+fn vm_test_reports_fingerprints_versions_and_failures() {
+    let _lock = shared();
+    let fleet = Fleet::start(3);
+    let ctx = Ctx::with_fleet(&fleet);
+
+    let out = ctx.run(&["vm", "test", "--all"]);
+    out.assert_code(0);
+    let lines = out.stdout_lines();
+    assert_eq!(lines.len(), 3, "{out}");
+    for i in 0..3 {
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("host{i}: ")))
+            .unwrap_or_else(|| panic!("no line for host{i}\n{out}"));
+        assert!(line.starts_with(&format!("host{i}: ok ")), "{out}");
+        assert!(line.contains("OpenSSH"), "{out}");
+        assert!(
+            line.ends_with(&format!(" {}", fleet.host_key_fingerprint(i))),
+            "{out}"
+        );
+    }
+
+    let out = ctx.run(&["vm", "test", "--all", "--json"]);
+    out.assert_code(0);
+    let reports = parse_json_lines(&out);
+    assert_eq!(reports.len(), 3, "{out}");
+    for (i, report) in reports.iter().enumerate() {
+        assert_eq!(report["name"], format!("host{i}"), "{out}");
+        assert_eq!(report["ok"], true, "{out}");
+        assert!(
+            report["server_version"]
+                .as_str()
+                .unwrap()
+                .contains("OpenSSH"),
+            "{out}"
+        );
+        assert_eq!(report["fingerprint"], fleet.host_key_fingerprint(i));
+        assert!(report["connect_ms"].is_u64());
+        assert!(report["command_ms"].is_u64());
+        assert_eq!(report["error"], Value::Null);
+    }
+
+    // By name, positional or --vm.
+    let out = ctx.run(&["vm", "test", "host2", "--vm", "host0"]);
+    out.assert_code(0);
+    let lines = out.stdout_lines();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].starts_with("host0: ok ") && lines[1].starts_with("host2: ok "),
+        "{out}"
+    );
+
+    fleet.stop_host(1);
+    let out = ctx.run(&["vm", "test", "--all"]);
+    out.assert_code(1);
+    let lines = out.stdout_lines();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].starts_with("host0: ok "), "{out}");
+    assert!(lines[1].starts_with("host1: FAILED (refused)"), "{out}");
+    assert!(lines[2].starts_with("host2: ok "), "{out}");
+
+    let out = ctx.run(&["vm", "test", "--all", "--json"]);
+    out.assert_code(1);
+    let reports = parse_json_lines(&out);
+    assert_eq!(reports[1]["ok"], false);
+    assert_eq!(reports[1]["error"]["kind"], "refused");
+    assert_eq!(reports[0]["ok"], true);
+}
+
+// --- 3. host keys ------------------------------------------------------------------------
+
+#[test]
+fn host_keys_unknown_accept_new_and_changed() {
+    let _lock = shared();
+    let fleet = Fleet::start(3);
+    let ctx = Ctx::with_fleet(&fleet);
+    // Start from an EMPTY known_hosts.
+    fs::write(ctx.known_hosts(), "").unwrap();
+
+    let out = ctx.run(&["exec", "--all", "--", "true"]);
+    out.assert_code(1);
+    for i in 0..3 {
+        let line = out
+            .stderr_lines()
+            .into_iter()
+            .find(|l| l.starts_with(&format!("host{i}: [")))
+            .unwrap_or_else(|| panic!("no error line for host{i}\n{out}"));
+        assert!(line.contains("not known"), "{out}");
+        assert!(line.contains(&fleet.host_key_fingerprint(i)), "{out}");
+        assert!(
+            line.contains(&format!("[127.0.0.1]:{}", fleet.hosts()[i].port())),
+            "{out}"
+        );
+    }
+    assert!(
+        out.stderr.contains("3 of 3 hosts failed (0 unreachable)"),
+        "{out}"
+    );
+    assert_eq!(
+        fs::read_to_string(ctx.known_hosts()).unwrap(),
+        "",
+        "known_hosts was written"
+    );
+
+    // vm test says the same, without writing either.
+    let out = ctx.run(&["vm", "test", "--all"]);
+    out.assert_code(1);
+    assert_eq!(
+        out.stdout_lines()
+            .iter()
+            .filter(|l| l.contains("FAILED (host_key_unknown)"))
+            .count(),
+        3,
+        "{out}"
+    );
+    assert_eq!(fs::read_to_string(ctx.known_hosts()).unwrap(), "");
+
+    let out = ctx.run(&["--accept-new", "exec", "--all", "--", "echo ok"]);
+    out.assert_code(0);
+    let mut lines = out.stdout_lines();
+    lines.sort();
+    assert_eq!(lines, ["host0: ok", "host1: ok", "host2: ok"], "{out}");
+    let known = fs::read_to_string(ctx.known_hosts()).unwrap();
+    let entries: Vec<&str> = known.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(entries.len(), 3, "{known}");
+    for i in 0..3 {
+        let expected = format!(
+            "[127.0.0.1]:{} {}",
+            fleet.hosts()[i].port(),
+            fleet.host_public_key(i)
+        );
+        assert!(
+            entries.iter().any(|e| e.trim_end() == expected),
+            "no {expected:?} in\n{known}"
+        );
+    }
+
+    // Now trusted without --accept-new.
+    ctx.run(&["exec", "--all", "--", "true"]).assert_code(0);
+
+    // A changed key is refused even with --accept-new; the others go on.
+    fleet.restart_host(0, true);
+    let out = ctx.run(&["--accept-new", "exec", "--all", "--", "echo ok"]);
+    out.assert_code(1);
+    let mut lines = out.stdout_lines();
+    lines.sort();
+    assert_eq!(lines, ["host1: ok", "host2: ok"], "{out}");
+    let host0 = out
+        .stderr_lines()
+        .into_iter()
+        .find(|l| l.starts_with("host0: ["))
+        .unwrap_or_else(|| panic!("no error for host0\n{out}"));
+    assert!(host0.contains("HOST KEY CHANGED"), "{out}");
+    assert!(host0.contains(&fleet.host_key_fingerprint(0)), "{out}");
+    assert!(
+        out.stderr.contains("1 of 3 hosts failed (0 unreachable)"),
+        "{out}"
+    );
+    assert_eq!(
+        fs::read_to_string(ctx.known_hosts()).unwrap(),
+        known,
+        "known_hosts changed"
+    );
+}
+
+// --- 4. exec output ----------------------------------------------------------------------
+
+#[test]
+fn exec_streams_lines_with_host_names() {
+    let _lock = shared();
+    let fleet = Fleet::start(3);
+    let ctx = Ctx::with_fleet(&fleet);
+
+    let out = ctx.run(&["exec", "--all", "--", "echo out; echo err >&2"]);
+    out.assert_code(0);
+    let mut lines = out.stdout_lines();
+    lines.sort();
+    assert_eq!(lines, ["host0: out", "host1: out", "host2: out"], "{out}");
+    let mut errors = out.stderr_lines();
+    errors.sort();
+    assert_eq!(errors, ["host0: err", "host1: err", "host2: err"], "{out}");
+
+    // Several words after `--` make one command line, as with ssh.
+    let out = ctx.run(&["exec", "--vm", "host1", "--", "echo", "a", "b"]);
+    out.assert_code(0);
+    assert_eq!(out.stdout(), "host1: a b\n", "{out}");
+
+    // A last line without a newline still comes out, as a line.
+    let out = ctx.run(&["exec", "--vm", "host0", "--", "printf 'one\\ntwo'"]);
+    out.assert_code(0);
+    assert_eq!(out.stdout(), "host0: one\nhost0: two\n", "{out}");
+
+    // Exit codes.
+    let out = ctx.run(&["exec", "--all", "--", "exit 3"]);
+    out.assert_code(1);
+    for i in 0..3 {
+        assert!(out.stderr.contains(&format!("host{i}: [exit 3]")), "{out}");
+    }
+    assert!(
+        out.stderr.contains("3 of 3 hosts failed (0 unreachable)"),
+        "{out}"
+    );
+    // Only one host fails: only it is reported, and the exit status is still 1.
+    let port0 = fleet.hosts()[0].port();
+    let only_host0 =
+        format!("echo hi; [ \"$(echo $SSH_CONNECTION | cut -d' ' -f4)\" != {port0} ] || exit 3");
+    let out = ctx.run(&["exec", "--all", "--", &only_host0]);
+    out.assert_code(1);
+    assert_eq!(out.stdout_lines().len(), 3, "{out}");
+    assert!(out.stderr.contains("host0: [exit 3]"), "{out}");
+    assert!(!out.stderr.contains("host1: ["), "{out}");
+    assert!(
+        out.stderr.contains("1 of 3 hosts failed (0 unreachable)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn exec_group_merges_identical_output() {
+    let _lock = shared();
+    let fleet = Fleet::start(3);
+    let ctx = Ctx::with_fleet(&fleet);
+
+    let out = ctx.run(&["exec", "--all", "--group", "--", "echo same; echo also"]);
+    out.assert_code(0);
+    let rule = "-".repeat("host0,host1,host2 (3)".len());
+    assert_eq!(
+        out.stdout(),
+        format!("{rule}\nhost0,host1,host2 (3)\n{rule}\nsame\nalso\n"),
+        "{out}"
+    );
+
+    // Each server's own port: three different outputs, three groups of one.
+    let out = ctx.run(&[
+        "exec",
+        "--all",
+        "--group",
+        "--",
+        "echo $SSH_CONNECTION | cut -d\" \" -f4",
+    ]);
+    out.assert_code(0);
+    let lines = out.stdout_lines();
+    assert_eq!(lines.len(), 12, "{out}");
+    for (i, host) in fleet.hosts().iter().enumerate() {
+        let header = format!("host{i} (1)");
+        let at = lines
+            .iter()
+            .position(|l| *l == header)
+            .unwrap_or_else(|| panic!("no group {header:?}\n{out}"));
+        assert!(lines[at - 1].starts_with("---"), "{out}");
+        assert!(lines[at + 1].starts_with("---"), "{out}");
+        assert_eq!(lines[at + 2], host.port().to_string(), "{out}");
+    }
+
+    // stderr and failures are part of what makes a group, and are shown in it.
+    let port2 = fleet.hosts()[2].port();
+    let cmd = format!(
+        "echo x; echo warn >&2; [ \"$(echo $SSH_CONNECTION | cut -d' ' -f4)\" != {port2} ] || exit 4"
+    );
+    let out = ctx.run(&["exec", "--all", "--group", "--", &cmd]);
+    out.assert_code(1);
+    let text = out.stdout();
+    assert!(
+        text.contains("host0,host1 (2)\n") && text.contains("host2 (1)\n"),
+        "{out}"
+    );
+    assert!(text.contains("x\n[stderr]\nwarn\n[exit 4]\n"), "{out}");
+}
+
+#[test]
+fn exec_json_one_object_per_host() {
+    let _lock = shared();
+    let fleet = Fleet::start(3);
+    let ctx = Ctx::with_fleet(&fleet);
+
+    let out = ctx.run(&["exec", "--all", "--json", "--", "echo out; echo err >&2"]);
+    out.assert_code(0);
+    let hosts = parse_json_lines(&out);
+    assert_eq!(hosts.len(), 3, "{out}");
+    let names: BTreeSet<&str> = hosts.iter().map(|h| h["name"].as_str().unwrap()).collect();
+    assert_eq!(names, BTreeSet::from(["host0", "host1", "host2"]));
+    for host in &hosts {
+        assert_eq!(host["ok"], true, "{out}");
+        assert_eq!(host["exit_code"], 0, "{out}");
+        assert_eq!(host["status"], "exited", "{out}");
+        assert_eq!(host["stdout"], "out\n", "{out}");
+        assert_eq!(host["stderr"], "err\n", "{out}");
+        assert_eq!(host["utf8"], true, "{out}");
+        assert!(host["duration_ms"].is_u64(), "{out}");
+    }
+    // Nothing else on stderr in JSON mode.
+    assert_eq!(out.stderr, "", "{out}");
+
+    let out = ctx.run(&["exec", "--vm", "host1", "--json", "--", "exit 5"]);
+    out.assert_code(1);
+    let hosts = parse_json_lines(&out);
+    assert_eq!(hosts.len(), 1);
+    assert_eq!(hosts[0]["ok"], false);
+    assert_eq!(hosts[0]["exit_code"], 5);
+
+    // --json and --group do not mix.
+    let out = ctx.run(&["exec", "--all", "--json", "--group", "--", "true"]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("cannot be used with"), "{out}");
+}
+
+#[test]
+fn exec_passes_non_utf8_bytes_through() {
+    let _lock = shared();
+    let fleet = Fleet::start(1);
+    let ctx = Ctx::with_fleet(&fleet);
+
+    let out = ctx.run(&["exec", "--vm", "host0", "--", "printf 'a\\377b\\n'"]);
+    out.assert_code(0);
+    assert_eq!(out.stdout, b"host0: a\xffb\n", "{out}");
+
+    let out = ctx.run(&["exec", "--vm", "host0", "--", "printf 'a\\377b\\n' >&2"]);
+    out.assert_code(0);
+    assert!(out.stdout.is_empty(), "{out}");
+
+    let out = ctx.run(&[
+        "exec",
+        "--vm",
+        "host0",
+        "--json",
+        "--",
+        "printf 'a\\377b\\n'",
+    ]);
+    out.assert_code(0);
+    let hosts = parse_json_lines(&out);
+    assert_eq!(hosts[0]["utf8"], false, "{out}");
+    assert_eq!(hosts[0]["stdout"], "a\u{FFFD}b\n", "{out}");
+
+    let out = ctx.run(&[
+        "exec",
+        "--vm",
+        "host0",
+        "--group",
+        "--",
+        "printf 'a\\377b\\n'",
+    ]);
+    out.assert_code(0);
+    assert!(
+        out.stdout.ends_with(b"host0 (1)\n-----------\na\xffb\n"),
+        "{out}"
+    );
+}
+
+// --- 5. selection and exit statuses ------------------------------------------------------
+
+#[test]
+fn exec_selection_by_tag_and_name_and_usage_errors() {
+    let _lock = shared();
+    let fleet = Fleet::start(3);
+    let ctx = Ctx::new();
+    fs::copy(fleet.known_hosts(), ctx.known_hosts()).unwrap();
+
+    // An empty inventory.
+    let out = ctx.run(&["exec", "--all", "--", "true"]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("the inventory is empty"), "{out}");
+
+    ctx.add_host(&fleet, 0, "web-a", &["web"]);
+    ctx.add_host(&fleet, 1, "web-b", &["web", "db"]);
+    ctx.add_host(&fleet, 2, "db-a", &["DB"]);
+
+    let hosts_of = |run: &Run| -> Vec<String> {
+        let mut names: Vec<String> = run
+            .stdout_lines()
+            .iter()
+            .map(|l| l.split(": ").next().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    let out = ctx.run(&["exec", "--tag", "web", "--", "echo hi"]);
+    out.assert_code(0);
+    assert_eq!(hosts_of(&out), ["web-a", "web-b"], "{out}");
+    let out = ctx.run(&["exec", "--tag", "Db", "--", "echo hi"]);
+    out.assert_code(0);
+    assert_eq!(hosts_of(&out), ["db-a", "web-b"], "{out}");
+    // A union, each host once.
+    let out = ctx.run(&[
+        "exec", "--tag", "web", "--tag", "db", "--vm", "web-a", "--", "echo hi",
+    ]);
+    out.assert_code(0);
+    assert_eq!(hosts_of(&out), ["db-a", "web-a", "web-b"], "{out}");
+    let out = ctx.run(&["exec", "--vm", "DB-A", "--", "echo hi"]);
+    out.assert_code(0);
+    assert_eq!(out.stdout(), "db-a: hi\n", "{out}");
+
+    // Usage and selection errors: exit status 2, nothing runs.
+    let usage: &[(&[&str], &str)] = &[
+        (
+            &["exec", "--vm", "nosuch", "--", "echo hi"],
+            "no VM named nosuch",
+        ),
+        (
+            &["exec", "--vm", "web-a", "--vm", "nosuch", "--", "echo hi"],
+            "no VM named nosuch",
+        ),
+        (
+            &["exec", "--tag", "nosuch", "--", "echo hi"],
+            "no VM is tagged \"nosuch\"",
+        ),
+        (&["exec", "--", "echo hi"], "say which VMs"),
+        (&["exec", "--all"], "COMMAND"),
+        (
+            &["exec", "--all", "--timeout", "0", "--", "echo hi"],
+            "--timeout",
+        ),
+        (
+            &["exec", "--all", "--timeout", "soon", "--", "echo hi"],
+            "--timeout",
+        ),
+        (&["exec", "--all", "--bogus", "--", "echo hi"], "--bogus"),
+        (&["vm", "test", "nosuch"], "no VM named nosuch"),
+        (&["vm", "test"], "say which VMs"),
+        (&["vm", "rm", "nosuch"], "nosuch"),
+        (&["frobnicate"], "frobnicate"),
+    ];
+    for (args, message) in usage {
+        let out = ctx.run(args);
+        out.assert_code(2);
+        assert!(out.stderr.contains(message), "expected {message:?}\n{out}");
+        assert!(out.stdout.is_empty(), "{out}");
+    }
+
+    // Host failures: exit status 1.
+    ctx.run(&["exec", "--vm", "web-a", "--", "false"])
+        .assert_code(1);
+    fleet.stop_host(2);
+    let out = ctx.run(&["exec", "--tag", "db", "--", "echo hi"]);
+    out.assert_code(1);
+    assert_eq!(out.stdout(), "web-b: hi\n", "{out}");
+    assert!(out.stderr.contains("db-a: [unreachable (refused)"), "{out}");
+    ctx.run(&["vm", "test", "db-a"]).assert_code(1);
+    ctx.run(&["exec", "--vm", "db-a", "--json", "--", "true"])
+        .assert_code(1);
+}
+
+// --- 6. one host down among many ---------------------------------------------------------
+
+#[test]
+fn one_host_down_among_twenty() {
+    let _lock = exclusive();
+    let fleet = Fleet::start(20);
+    let ctx = Ctx::with_fleet(&fleet);
+    fleet.stop_host(7);
+    let port7 = fleet.hosts()[7].port();
+
+    let out = run(
+        ctx.command(&["exec", "--all", "--concurrency", "20", "--", "echo hi"]),
+        Duration::from_secs(60),
+    );
+    out.assert_code(1);
+    let mut lines = out.stdout_lines();
+    lines.sort();
+    let mut expected: Vec<String> = (0..20)
+        .filter(|i| *i != 7)
+        .map(|i| format!("host{i}: hi"))
+        .collect();
+    expected.sort();
+    assert_eq!(lines, expected, "{out}");
+    assert!(
+        out.stderr.contains(&format!(
+            "host7: [unreachable (refused): connection to 127.0.0.1:{port7} refused]"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .contains("vmo: 1 of 20 hosts failed (1 unreachable)"),
+        "{out}"
+    );
+    eprintln!("20 hosts, one down: {:.2?}", out.elapsed);
+    assert!(out.elapsed < Duration::from_secs(10), "{out}");
+}
+
+// --- 7. timeout --------------------------------------------------------------------------
+
+#[test]
+fn timeout_stops_the_remote_command() {
+    let _lock = exclusive();
+    let fleet = Fleet::start(2);
+    let ctx = Ctx::with_fleet(&fleet);
+    let pids = ctx.path().join("pids");
+    fs::create_dir(&pids).unwrap();
+    let cmd = format!(
+        "echo $$ > {}/$(echo $SSH_CONNECTION | cut -d' ' -f4); sleep 30",
+        pids.display()
+    );
+
+    let out = run(
+        ctx.command(&["exec", "--all", "--timeout", "1", "--", &cmd]),
+        Duration::from_secs(60),
+    );
+    out.assert_code(1);
+    assert!(out.elapsed < Duration::from_secs(8), "{out}");
+    assert!(out.elapsed >= Duration::from_secs(1), "{out}");
+    for i in 0..2 {
+        assert!(
+            out.stderr.contains(&format!("host{i}: [timed out")),
+            "{out}"
+        );
+    }
+    assert!(
+        out.stderr.contains("2 of 2 hosts failed (0 unreachable)"),
+        "{out}"
+    );
+    for host in fleet.hosts() {
+        let pid: u32 = fs::read_to_string(pids.join(host.port().to_string()))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(
+            wait_until(Duration::from_secs(3), || process_gone(pid)),
+            "remote command {pid} on {} still runs",
+            host.name()
+        );
+    }
+
+    // A fast command is not affected by a timeout.
+    let out = ctx.run(&["exec", "--all", "--timeout", "5", "--", "echo quick"]);
+    out.assert_code(0);
+    assert_eq!(out.stdout_lines().len(), 2, "{out}");
+}
+
+// --- 8. Ctrl-C ---------------------------------------------------------------------------
+
+#[test]
+fn interrupt_stops_remote_commands() {
+    let _lock = exclusive();
+    let fleet = Fleet::start(2);
+    let ctx = Ctx::with_fleet(&fleet);
+    let pids = ctx.path().join("pids");
+    fs::create_dir(&pids).unwrap();
+    let cmd = format!(
+        "echo $$ > {}/$(echo $SSH_CONNECTION | cut -d' ' -f4); sleep 600",
+        pids.display()
+    );
+
+    let mut command = ctx.command(&["exec", "--all", "--", &cmd]);
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = reader(child.stdout.take().unwrap());
+    let stderr = reader(child.stderr.take().unwrap());
+    let files: Vec<PathBuf> = fleet
+        .hosts()
+        .iter()
+        .map(|h| pids.join(h.port().to_string()))
+        .collect();
+    let read_pid = |f: &PathBuf| -> Option<u32> { fs::read_to_string(f).ok()?.trim().parse().ok() };
+    let started = wait_until(Duration::from_secs(30), || {
+        files.iter().all(|f| read_pid(f).is_some())
+    });
+    if !started {
+        let _ = child.kill();
+        panic!("the remote commands did not start");
+    }
+    let remote: Vec<u32> = files.iter().map(|f| read_pid(f).unwrap()).collect();
+    assert!(remote.iter().all(|pid| !process_gone(*pid)));
+
+    let interrupted = Instant::now();
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = wait_or_kill(&mut child, Duration::from_secs(30), "exec (interrupted)");
+    let took = interrupted.elapsed();
+    let stdout = stdout.join().unwrap();
+    let stderr = String::from_utf8_lossy(&stderr.join().unwrap()).into_owned();
+    let report = format!(
+        "[{status}, {took:.2?}]\nstdout: {}\nstderr: {stderr}",
+        String::from_utf8_lossy(&stdout)
+    );
+    assert!(took < Duration::from_secs(8), "{report}");
+    assert!(!status.success(), "{report}");
+    assert_eq!(status.code(), Some(1), "{report}");
+    assert!(stderr.contains("interrupted"), "{report}");
+    for i in 0..2 {
+        assert!(stderr.contains(&format!("host{i}: [cancelled")), "{report}");
+    }
+    for pid in remote {
+        assert!(
+            wait_until(Duration::from_secs(3), || process_gone(pid)),
+            "remote command {pid} survived the interrupt\n{report}"
+        );
+    }
+}
+
+// --- 9. large output ---------------------------------------------------------------------
+
+#[test]
+fn fifty_megabytes_of_output_in_bounded_memory() {
+    let _lock = exclusive();
+    let fleet = Fleet::start(1);
+    let ctx = Ctx::with_fleet(&fleet);
+    let out_file = ctx.path().join("big.out");
+
+    let started = Instant::now();
+    let (_, peak_kb) = run_sampling_memory(
+        ctx.command(&[
+            "exec",
+            "--vm",
+            "host0",
+            "--",
+            "head -c 50000000 /dev/zero | tr \"\\0\" \"x\" | fold -w 100",
+        ]),
+        &out_file,
+        Duration::from_secs(300),
+    );
+    let took = started.elapsed();
+    println!(
+        "50 MB in lines: {took:.2?}, vmo peak RSS (VmHWM) {:.1} MB",
+        peak_kb as f64 / 1024.0
+    );
+
+    let expected = format!("host0: {}", "x".repeat(100));
+    let mut count = 0usize;
+    for line in BufReader::new(File::open(&out_file).unwrap()).lines() {
+        let line = line.unwrap();
+        assert!(
+            line == expected,
+            "line {count} is {:?}",
+            &line[..line.len().min(120)]
+        );
+        count += 1;
+    }
+    assert_eq!(count, 500_000);
+    assert_eq!(fs::metadata(&out_file).unwrap().len(), 500_000 * 108);
+    assert!(peak_kb > 0, "no memory sample");
+    assert!(peak_kb < 60 * 1024, "vmo peaked at {peak_kb} kB");
+
+    // One 10 MB line without a newline: printed in pieces, every byte there.
+    let out_file = ctx.path().join("line.out");
+    let (_, peak_kb) = run_sampling_memory(
+        ctx.command(&[
+            "exec",
+            "--vm",
+            "host0",
+            "--",
+            "head -c 10000000 /dev/zero | tr \"\\0\" y",
+        ]),
+        &out_file,
+        Duration::from_secs(300),
+    );
+    println!(
+        "10 MB line: vmo peak RSS (VmHWM) {:.1} MB",
+        peak_kb as f64 / 1024.0
+    );
+    let bytes = fs::read(&out_file).unwrap();
+    assert!(bytes.ends_with(b"\n"));
+    let mut ys = 0usize;
+    let mut pieces = 0usize;
+    for piece in bytes[..bytes.len() - 1].split(|b| *b == b'\n') {
+        let rest = piece
+            .strip_prefix(b"host0: ")
+            .unwrap_or_else(|| panic!("piece {pieces} lacks the host name"));
+        assert!(
+            rest.iter().all(|b| *b == b'y'),
+            "piece {pieces} holds more than y"
+        );
+        ys += rest.len();
+        pieces += 1;
+    }
+    assert_eq!(ys, 10_000_000);
+    assert!(pieces > 1, "one 10 MB piece: held in memory");
+    assert!(peak_kb < 60 * 1024, "vmo peaked at {peak_kb} kB");
+}
+
+// --- 10. repeat --------------------------------------------------------------------------
+
+#[test]
+fn repeat_reuses_one_connection() {
+    let _lock = shared();
+    let fleet = Fleet::start(1);
+    let ctx = Ctx::with_fleet(&fleet);
+    assert_eq!(fleet.accepted_logins(0), 0);
+
+    let out = ctx.run(&["exec", "--vm", "host0", "--repeat", "3", "--", "echo once"]);
+    out.assert_code(0);
+    let runs: Vec<String> = out
+        .stderr_lines()
+        .into_iter()
+        .filter(|l| l.starts_with("run "))
+        .collect();
+    assert_eq!(runs.len(), 3, "{out}");
+    for (i, line) in runs.iter().enumerate() {
+        let secs = line
+            .strip_prefix(&format!("run {}: ", i + 1))
+            .and_then(|l| l.strip_suffix(" s"))
+            .unwrap_or_else(|| panic!("odd line {line:?}\n{out}"));
+        secs.parse::<f64>().unwrap();
+    }
+    // Output of the last run only.
+    assert_eq!(out.stdout(), "host0: once\n", "{out}");
+    assert_eq!(fleet.accepted_logins(0), 1, "connection not reused");
+
+    let out = ctx.run(&["exec", "--vm", "host0", "--repeat", "3", "--", "true"]);
+    out.assert_code(0);
+    assert_eq!(out.stderr_lines().len(), 3, "{out}");
+    assert_eq!(fleet.accepted_logins(0), 2);
+}

@@ -1,0 +1,104 @@
+//! End to end: connection tests, the host-key question and an ad-hoc run, in the real
+//! app against real sshd servers on 127.0.0.1.
+
+mod support;
+
+use std::path::Path;
+use support::webdriver::Driver;
+use vmo_engine::{Engine, Paths};
+use vmo_testkit::Fleet;
+
+const APP: &str = env!("CARGO_BIN_EXE_vm-orchestrator");
+
+#[test]
+fn test_connections_trust_a_key_and_run_a_command() {
+    let fleet = Fleet::start(2);
+    let data = tempfile::tempdir().unwrap();
+    // known_hosts knows host0 only: host1's key must be asked about.
+    let known_hosts = data.path().join("known_hosts");
+    let host0_port = fleet.hosts()[0].port();
+    let host1_port = fleet.hosts()[1].port();
+    let known: String = std::fs::read_to_string(fleet.known_hosts())
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with(&format!("[127.0.0.1]:{host0_port} ")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(!known.is_empty());
+    std::fs::write(&known_hosts, known).unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let engine = Engine::open(Paths::new(data.path())).await.unwrap();
+        let summary = engine
+            .inventory()
+            .import_apply(fleet.ssh_config(), None)
+            .await
+            .unwrap();
+        assert_eq!(summary.added, 2);
+    });
+
+    let driver = Driver::start(
+        Path::new(APP),
+        &[
+            ("VMO_DATA_DIR", data.path()),
+            ("VMO_KNOWN_HOSTS", &known_hosts),
+        ],
+    );
+    let s = driver.session();
+    s.find("#vm-row-host0");
+
+    // A known host tests ok.
+    s.click("#vm-row-host0 button[title='Test host0']");
+    s.wait_text("#vm-status-host0", "ok");
+
+    // An unknown one asks, showing the server's real fingerprint.
+    s.click("#vm-row-host1 button[title='Test host1']");
+    let shown = s.wait_text("#host-key-fingerprint", "SHA256:");
+    assert!(shown.contains(&fleet.host_key_fingerprint(1)), "{shown}");
+    s.screenshot("ssh-01-host-key");
+    s.click("#host-key-always");
+    s.wait_gone("#host-key-dialog");
+    s.wait_text("#vm-status-host1", "ok");
+    let written = std::fs::read_to_string(&known_hosts).unwrap();
+    assert!(
+        written.contains(&format!("[127.0.0.1]:{host1_port} ")),
+        "{written}"
+    );
+
+    // An ad-hoc command: output streams in, stderr apart, the exit status shown.
+    s.click("#vm-row-host0 button[title='Run on host0']");
+    s.fill("#run-command", "echo hello; echo oops >&2; exit 4");
+    s.click("#run-start");
+    s.wait_text("#run-host-host0", "hello");
+    s.wait_text("#run-host-host0 .stderr", "oops");
+    s.wait_text("#run-host-host0 .run-status", "exit 4");
+    s.screenshot("ssh-02-run");
+
+    // A long command is cancelled, and the remote process really stops.
+    let pid_file = data.path().join("remote.pid");
+    s.fill(
+        "#run-command",
+        &format!("echo $$ > {}; sleep 600", pid_file.display()),
+    );
+    s.click("#run-start");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !pid_file.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the command never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let pid = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .to_string();
+    s.click("#run-cancel");
+    s.wait_text("#run-host-host0 .run-status", "cancelled");
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let alive = stat
+        .rsplit_once(") ")
+        .is_some_and(|(_, rest)| !rest.starts_with('Z'));
+    assert!(!alive, "remote process {pid} survived the cancel: {stat}");
+    s.quit();
+}

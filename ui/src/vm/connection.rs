@@ -1,0 +1,169 @@
+//! Connection tests from the inventory: a status cell per VM, and the host-key question
+//! when a server presents a key known_hosts has never seen.
+
+use crate::shared::modal::Modal;
+use crate::vm::use_inventory;
+use crate::UiContext;
+use dioxus::prelude::*;
+use std::collections::HashMap;
+use vmo_engine::ssh::{ConnectionTest, PresentedKey, SshErrorKind, Target};
+use vmo_engine::VmId;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TestState {
+    Running,
+    Done(ConnectionTest),
+}
+
+/// Test results by VM, and the host key waiting for the user's verdict.
+#[derive(Clone, Copy)]
+pub struct ConnectionTests {
+    pub results: Signal<HashMap<VmId, TestState>>,
+    pub pending_key: Signal<Option<(PresentedKey, Vec<VmId>)>>,
+}
+
+pub fn provide_connection_tests() {
+    use_context_provider(|| ConnectionTests {
+        results: Signal::new(HashMap::new()),
+        pending_key: Signal::new(None),
+    });
+}
+
+pub fn use_connection_tests() -> ConnectionTests {
+    use_context::<ConnectionTests>()
+}
+
+impl ConnectionTests {
+    /// Tests every VM in `ids` concurrently; results land in `results` as they come.
+    pub fn start(mut self, ctx: &UiContext, ids: Vec<VmId>, inventory: &[vmo_engine::Vm]) {
+        for id in ids {
+            let Some(vm) = inventory.iter().find(|vm| vm.id == id) else {
+                continue;
+            };
+            self.results.write().insert(id, TestState::Running);
+            let target = Target::resolve(vm, inventory);
+            let ssh = ctx.engine.ssh().clone();
+            let name = vm.name.clone();
+            spawn(async move {
+                let report = match target {
+                    Ok(target) => ssh.test(&target).await,
+                    Err(error) => ConnectionTest {
+                        name,
+                        ok: false,
+                        connect_ms: 0,
+                        command_ms: None,
+                        server_version: None,
+                        fingerprint: None,
+                        error: Some(error),
+                    },
+                };
+                if let Some(error) = &report.error {
+                    if let (SshErrorKind::HostKeyUnknown, Some(key)) = (error.kind, &error.host_key)
+                    {
+                        let mut pending = self.pending_key.write();
+                        match pending.as_mut() {
+                            Some((k, waiting)) if k.fingerprint == key.fingerprint => {
+                                waiting.push(id)
+                            }
+                            Some(_) => {}
+                            None => *pending = Some(((**key).clone(), vec![id])),
+                        }
+                    }
+                }
+                self.results.write().insert(id, TestState::Done(report));
+            });
+        }
+    }
+}
+
+/// The status cell of a VM row: untested, testing, ok with latency, or why it failed.
+#[component]
+pub fn StatusCell(id: VmId) -> Element {
+    let tests = use_connection_tests();
+    let results = tests.results.read();
+    match results.get(&id) {
+        None => rsx! { span { class: "muted", "—" } },
+        Some(TestState::Running) => rsx! { span { class: "badge", "testing…" } },
+        Some(TestState::Done(report)) if report.ok => rsx! {
+            span {
+                class: "badge ok",
+                title: "{report.server_version.clone().unwrap_or_default()} {report.fingerprint.clone().unwrap_or_default()}",
+                "ok {report.connect_ms} ms"
+            }
+        },
+        Some(TestState::Done(report)) => {
+            let error = report.error.clone();
+            let (kind, message) = error
+                .map(|e| (e.kind, e.message))
+                .unwrap_or((SshErrorKind::Protocol, "failed".into()));
+            let (label, class) = match kind {
+                SshErrorKind::HostKeyChanged => ("HOST KEY CHANGED", "badge alarm"),
+                SshErrorKind::HostKeyUnknown => ("host key unknown", "badge warn"),
+                SshErrorKind::AuthFailed | SshErrorKind::KeyFile | SshErrorKind::Agent => {
+                    ("auth failed", "badge bad")
+                }
+                k if k.is_unreachable() => ("unreachable", "badge bad"),
+                _ => ("failed", "badge bad"),
+            };
+            rsx! {
+                span { class: "{class}", title: "{message}", "{label}" }
+                div { class: "status-reason", "{message}" }
+            }
+        }
+    }
+}
+
+/// Asks whether to trust a host key nobody has seen before, showing its fingerprint.
+#[component]
+pub fn HostKeyDialog() -> Element {
+    let ctx = use_context::<UiContext>();
+    let mut tests = use_connection_tests();
+    let inventory = use_inventory();
+    let mut error = use_signal(|| None::<String>);
+    let Some((key, waiting)) = tests.pending_key.read().clone() else {
+        return rsx! {};
+    };
+    let endpoint = if key.port == 22 {
+        key.host.clone()
+    } else {
+        format!("[{}]:{}", key.host, key.port)
+    };
+    let (algorithm, fingerprint) = (key.algorithm.clone(), key.fingerprint.clone());
+    let decide = move |always: Option<bool>| {
+        let (key, waiting) = (key.clone(), waiting.clone());
+        let ctx = ctx.clone();
+        move |_| {
+            if let Some(always) = always {
+                if let Err(e) = ctx.engine.ssh().host_keys().trust(&key, always) {
+                    error.set(Some(e.message));
+                    return;
+                }
+                tests.pending_key.set(None);
+                let vms = inventory.read().vms.clone();
+                tests.start(&ctx, waiting.clone(), &vms);
+            } else {
+                tests.pending_key.set(None);
+            }
+        }
+    };
+    rsx! {
+        Modal { title: "Unknown host key", id: "host-key-dialog", on_close: move |_| tests.pending_key.set(None),
+            div { class: "modal-body",
+                p { "The server at " code { "{endpoint}" } " presented a key that is not in your known_hosts file." }
+                p { "Compare this fingerprint with the one the server's owner gives you (on the server: " code { "ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub" } ")." }
+                div { class: "fingerprint", id: "host-key-fingerprint",
+                    span { class: "muted", "{algorithm} " }
+                    code { "{fingerprint}" }
+                }
+                if let Some(message) = error() {
+                    div { class: "alert error", "{message}" }
+                }
+            }
+            div { class: "modal-foot",
+                button { class: "button", id: "host-key-reject", onclick: decide(None), "Don't trust" }
+                button { class: "button", id: "host-key-once", onclick: decide(Some(false)), "Trust once" }
+                button { class: "button primary", id: "host-key-always", onclick: decide(Some(true)), "Trust and remember" }
+            }
+        }
+    }
+}
