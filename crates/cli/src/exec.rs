@@ -11,6 +11,9 @@ use tokio_util::sync::CancellationToken;
 use vmo_engine::ssh::{run_on_hosts, FanoutEvent, HostOutcome, HostResult, RunOptions, Target};
 use vmo_engine::Engine;
 
+/// Longest `--timeout` accepted (about 31 years).
+const MAX_TIMEOUT_SECS: f64 = 1e9;
+
 enum Mode {
     Stream(LinePrinter),
     Collect(Vec<Collected>),
@@ -32,14 +35,26 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> anyhow::Result<ExitCode> {
             Err(e) => unresolved.push((vm.name.clone(), e)),
         }
     }
-    if let Some((name, error)) = unresolved.first() {
-        bail!("{name}: {}", error.message);
-    }
     let timeout = match args.timeout {
-        Some(secs) if secs.is_finite() && secs > 0.0 => Some(Duration::from_secs_f64(secs)),
-        Some(_) => bail!("--timeout must be a positive number of seconds"),
+        // Bounded: a deadline too far in the future overflows the clock.
+        Some(secs) if secs.is_finite() && secs > 0.0 && secs <= MAX_TIMEOUT_SECS => {
+            Some(Duration::from_secs_f64(secs))
+        }
+        Some(_) => bail!("--timeout must be a positive number of seconds, at most {MAX_TIMEOUT_SECS}"),
         None => None,
     };
+    // A VM whose jump hosts cannot be resolved is a failed host, as in `vm test`: the
+    // others still run. Its results come after the targets'.
+    let unresolved: Vec<HostResult> = unresolved
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, error))| HostResult {
+            index: targets.len() + i,
+            name,
+            outcome: HostOutcome::Failed { error },
+            duration: Duration::ZERO,
+        })
+        .collect();
     let options = RunOptions {
         concurrency: args.concurrency.max(1),
         timeout,
@@ -53,7 +68,8 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> anyhow::Result<ExitCode> {
         }
     });
 
-    let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
+    let mut names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
+    names.extend(unresolved.iter().map(|r| r.name.clone()));
     let runs = args.repeat.max(1);
     let mut results = Vec::new();
     for round in 1..=runs {
@@ -66,11 +82,18 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> anyhow::Result<ExitCode> {
             Mode::Stream(LinePrinter::new(names.clone()))
         };
         let started = Instant::now();
-        let (done, mode) = fan_out(engine, targets.clone(), &command, options, &cancel, mode).await;
+        let (done, mut mode) =
+            fan_out(engine, targets.clone(), &command, options, &cancel, mode).await;
         if runs > 1 {
             eprintln!("run {round}: {:.3} s", started.elapsed().as_secs_f64());
         }
         results = done;
+        if let Mode::Stream(printer) = &mut mode {
+            for result in &unresolved {
+                printer.finish(result);
+            }
+        }
+        results.extend(unresolved.iter().cloned());
         if last {
             if let Mode::Collect(collected) = mode {
                 if args.group {
@@ -86,7 +109,9 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> anyhow::Result<ExitCode> {
             break;
         }
     }
-    let failed = results.iter().filter(|r| !r.outcome.success()).count();
+    // A host without a result (its task panicked in the engine) did not succeed either.
+    let missing = names.len().saturating_sub(results.len());
+    let failed = results.iter().filter(|r| !r.outcome.success()).count() + missing;
     if failed > 0 && !args.json {
         let unreachable = results
             .iter()
@@ -94,7 +119,7 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> anyhow::Result<ExitCode> {
             .count();
         eprintln!(
             "vmo: {failed} of {} hosts failed ({unreachable} unreachable)",
-            results.len()
+            names.len()
         );
     }
     Ok(if failed == 0 {
@@ -125,7 +150,12 @@ async fn fan_out(
         while let Some(event) = events.recv().await {
             match (&mut mode, event) {
                 (Mode::Stream(p), FanoutEvent::Output { index, output }) => {
-                    p.output(index, &output)
+                    p.output(index, &output);
+                    if p.closed() && !cancel.is_cancelled() {
+                        // `vmo exec ... | head`: nobody reads any more; stop the commands.
+                        eprintln!("vmo: standard output closed; stopping remote commands");
+                        cancel.cancel();
+                    }
                 }
                 (Mode::Stream(p), FanoutEvent::Finished(result)) => p.finish(&result),
                 (Mode::Collect(c), FanoutEvent::Output { index, output }) => c[index].add(&output),

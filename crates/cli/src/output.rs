@@ -13,12 +13,23 @@ const MAX_LINE: usize = 64 * 1024;
 pub struct LinePrinter {
     names: Vec<String>,
     partial: Vec<[Vec<u8>; 2]>,
+    /// Writing to stdout failed (a closed pipe, typically): the run should stop.
+    closed: bool,
 }
 
 impl LinePrinter {
     pub fn new(names: Vec<String>) -> Self {
         let partial = names.iter().map(|_| [Vec::new(), Vec::new()]).collect();
-        Self { names, partial }
+        Self {
+            names,
+            partial,
+            closed: false,
+        }
+    }
+
+    /// Whether stdout can no longer be written to.
+    pub fn closed(&self) -> bool {
+        self.closed
     }
 
     pub fn output(&mut self, index: usize, output: &Output) {
@@ -29,14 +40,18 @@ impl LinePrinter {
         let buffer = &mut self.partial[index][stream];
         buffer.extend_from_slice(data);
         let mut start = 0;
+        let mut written = true;
         while let Some(pos) = buffer[start..].iter().position(|b| *b == b'\n') {
-            emit(&self.names[index], stream, &buffer[start..start + pos]);
+            written &= emit(&self.names[index], stream, &buffer[start..start + pos]);
             start += pos + 1;
         }
         buffer.drain(..start);
         if buffer.len() > MAX_LINE {
-            emit(&self.names[index], stream, buffer);
+            written &= emit(&self.names[index], stream, buffer);
             buffer.clear();
+        }
+        if !written && stream == 0 {
+            self.closed = true;
         }
     }
 
@@ -54,18 +69,19 @@ impl LinePrinter {
     }
 }
 
-fn emit(name: &str, stream: usize, line: &[u8]) {
+/// Prints one line; false if it could not be written.
+fn emit(name: &str, stream: usize, line: &[u8]) -> bool {
     let mut bytes = Vec::with_capacity(name.len() + line.len() + 3);
     bytes.extend_from_slice(name.as_bytes());
     bytes.extend_from_slice(b": ");
     bytes.extend_from_slice(line);
     bytes.push(b'\n');
-    // A closed pipe (`vmo exec ... | head`) is not worth a panic.
-    let _ = if stream == 0 {
-        std::io::stdout().lock().write_all(&bytes)
+    // A closed pipe (`vmo exec ... | head`) is not worth a panic; the caller stops the run.
+    if stream == 0 {
+        std::io::stdout().lock().write_all(&bytes).is_ok()
     } else {
-        std::io::stderr().lock().write_all(&bytes)
-    };
+        std::io::stderr().lock().write_all(&bytes).is_ok()
+    }
 }
 
 /// `exit 3`, `killed by TERM`, `timed out`, `unreachable (refused): ...`.
