@@ -32,8 +32,8 @@ pub enum Command {
     Vm(VmCommand),
     /// Run a command on one or many VMs, streaming `NAME: line` as output arrives.
     ///
-    /// Exit status 0 only if the command succeeded on every host. Ctrl-C stops the
-    /// remote commands.
+    /// Exit status 0 only if the command succeeded on every host, 1 if it failed on any,
+    /// 2 for a usage error. Ctrl-C stops the remote commands; a second Ctrl-C quits at once.
     Exec(ExecArgs),
 }
 

@@ -40,7 +40,9 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> anyhow::Result<ExitCode> {
         Some(secs) if secs.is_finite() && secs > 0.0 && secs <= MAX_TIMEOUT_SECS => {
             Some(Duration::from_secs_f64(secs))
         }
-        Some(_) => bail!("--timeout must be a positive number of seconds, at most {MAX_TIMEOUT_SECS}"),
+        Some(_) => {
+            bail!("--timeout must be a positive number of seconds, at most {MAX_TIMEOUT_SECS}")
+        }
         None => None,
     };
     // A VM whose jump hosts cannot be resolved is a failed host, as in `vm test`: the
@@ -63,8 +65,14 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> anyhow::Result<ExitCode> {
     let on_interrupt = cancel.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("vmo: interrupted; stopping remote commands");
+            eprintln!("vmo: interrupted; stopping remote commands (Ctrl-C again to quit now)");
             on_interrupt.cancel();
+        }
+        // The handler stays installed: without this, a second Ctrl-C would do nothing
+        // while stopping hangs.
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("vmo: interrupted again; quitting without waiting for the remote commands");
+            std::process::exit(130);
         }
     });
 
@@ -150,12 +158,7 @@ async fn fan_out(
         while let Some(event) = events.recv().await {
             match (&mut mode, event) {
                 (Mode::Stream(p), FanoutEvent::Output { index, output }) => {
-                    p.output(index, &output);
-                    if p.closed() && !cancel.is_cancelled() {
-                        // `vmo exec ... | head`: nobody reads any more; stop the commands.
-                        eprintln!("vmo: standard output closed; stopping remote commands");
-                        cancel.cancel();
-                    }
+                    p.output(index, &output)
                 }
                 (Mode::Stream(p), FanoutEvent::Finished(result)) => p.finish(&result),
                 (Mode::Collect(c), FanoutEvent::Output { index, output }) => c[index].add(&output),

@@ -13,23 +13,12 @@ const MAX_LINE: usize = 64 * 1024;
 pub struct LinePrinter {
     names: Vec<String>,
     partial: Vec<[Vec<u8>; 2]>,
-    /// Writing to stdout failed (a closed pipe, typically): the run should stop.
-    closed: bool,
 }
 
 impl LinePrinter {
     pub fn new(names: Vec<String>) -> Self {
         let partial = names.iter().map(|_| [Vec::new(), Vec::new()]).collect();
-        Self {
-            names,
-            partial,
-            closed: false,
-        }
-    }
-
-    /// Whether stdout can no longer be written to.
-    pub fn closed(&self) -> bool {
-        self.closed
+        Self { names, partial }
     }
 
     pub fn output(&mut self, index: usize, output: &Output) {
@@ -40,18 +29,14 @@ impl LinePrinter {
         let buffer = &mut self.partial[index][stream];
         buffer.extend_from_slice(data);
         let mut start = 0;
-        let mut written = true;
         while let Some(pos) = buffer[start..].iter().position(|b| *b == b'\n') {
-            written &= emit(&self.names[index], stream, &buffer[start..start + pos]);
+            emit(&self.names[index], stream, &buffer[start..start + pos]);
             start += pos + 1;
         }
         buffer.drain(..start);
         if buffer.len() > MAX_LINE {
-            written &= emit(&self.names[index], stream, buffer);
+            emit(&self.names[index], stream, buffer);
             buffer.clear();
-        }
-        if !written && stream == 0 {
-            self.closed = true;
         }
     }
 
@@ -69,18 +54,29 @@ impl LinePrinter {
     }
 }
 
-/// Prints one line; false if it could not be written.
-fn emit(name: &str, stream: usize, line: &[u8]) -> bool {
+fn emit(name: &str, stream: usize, line: &[u8]) {
     let mut bytes = Vec::with_capacity(name.len() + line.len() + 3);
     bytes.extend_from_slice(name.as_bytes());
     bytes.extend_from_slice(b": ");
     bytes.extend_from_slice(line);
     bytes.push(b'\n');
-    // A closed pipe (`vmo exec ... | head`) is not worth a panic; the caller stops the run.
     if stream == 0 {
-        std::io::stdout().lock().write_all(&bytes).is_ok()
+        let written = std::io::stdout().lock().write_all(&bytes);
+        exit_if_closed(written);
     } else {
-        std::io::stderr().lock().write_all(&bytes).is_ok()
+        let _ = std::io::stderr().lock().write_all(&bytes);
+    }
+}
+
+/// A closed stdout (`vmo exec ... | head`) is not worth a panic, nor worth running on
+/// with nobody reading: exit as a process killed by SIGPIPE would (128 + 13). As with
+/// `ssh host cmd | head`, the dropped connections make remote commands that keep writing
+/// get SIGPIPE too.
+fn exit_if_closed(written: std::io::Result<()>) {
+    if let Err(err) = written {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
     }
 }
 
@@ -209,6 +205,6 @@ pub fn print_json(result: &HostResult, collected: &Collected) {
         duration_ms: result.duration.as_millis() as u64,
     };
     if let Ok(line) = serde_json::to_string(&host) {
-        println!("{line}");
+        exit_if_closed(writeln!(std::io::stdout(), "{line}"));
     }
 }

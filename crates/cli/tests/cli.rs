@@ -85,6 +85,7 @@ impl Ctx {
             .args(args)
             .env_remove("SSH_AUTH_SOCK")
             .env_remove("VMO_DATA_DIR")
+            .env_remove("VMO_KNOWN_HOSTS")
             .env_remove("RUST_LOG")
             .env("HOME", self.path().join("home"))
             .stdin(Stdio::null());
@@ -839,8 +840,8 @@ fn exec_passes_non_utf8_bytes_through() {
         "printf 'a\\377b\\n'",
     ]);
     out.assert_code(0);
-    assert!(
-        out.stdout.ends_with(b"host0 (1)\n-----------\na\xffb\n"),
+    assert_eq!(
+        out.stdout, b"---------\nhost0 (1)\n---------\na\xffb\n",
         "{out}"
     );
 }
@@ -912,6 +913,18 @@ fn exec_selection_by_tag_and_name_and_usage_errors() {
             &["exec", "--all", "--timeout", "soon", "--", "echo hi"],
             "--timeout",
         ),
+        (
+            &["exec", "--all", "--timeout", "nan", "--", "echo hi"],
+            "--timeout",
+        ),
+        (
+            &["exec", "--all", "--timeout", "1e19", "--", "echo hi"],
+            "--timeout",
+        ),
+        (
+            &["exec", "--all", "--timeout", "1e30", "--", "echo hi"],
+            "--timeout",
+        ),
         (&["exec", "--all", "--bogus", "--", "echo hi"], "--bogus"),
         (&["vm", "test", "nosuch"], "no VM named nosuch"),
         (&["vm", "test"], "say which VMs"),
@@ -934,8 +947,86 @@ fn exec_selection_by_tag_and_name_and_usage_errors() {
     assert_eq!(out.stdout(), "web-b: hi\n", "{out}");
     assert!(out.stderr.contains("db-a: [unreachable (refused)"), "{out}");
     ctx.run(&["vm", "test", "db-a"]).assert_code(1);
-    ctx.run(&["exec", "--vm", "db-a", "--json", "--", "true"])
-        .assert_code(1);
+    let out = ctx.run(&["exec", "--vm", "db-a", "--json", "--", "true"]);
+    out.assert_code(1);
+    let hosts = parse_json_lines(&out);
+    assert_eq!(hosts.len(), 1, "{out}");
+    assert_eq!(hosts[0]["ok"], false);
+    assert_eq!(hosts[0]["status"], "refused");
+    assert_eq!(hosts[0]["exit_code"], Value::Null);
+    assert!(
+        hosts[0]["error"].as_str().unwrap().contains("refused"),
+        "{out}"
+    );
+}
+
+#[test]
+fn exec_unresolvable_jump_host_is_a_host_failure() {
+    let _lock = shared();
+    let fleet = Fleet::start(2);
+    let ctx = Ctx::with_fleet(&fleet);
+    // Two VMs that jump through each other: their targets cannot be resolved.
+    ctx.run(&[
+        "vm",
+        "add",
+        "loopa",
+        "--host",
+        "127.0.0.1",
+        "--jump",
+        "loopb",
+    ])
+    .assert_code(0);
+    ctx.run(&[
+        "vm",
+        "add",
+        "loopb",
+        "--host",
+        "127.0.0.1",
+        "--jump",
+        "loopa",
+    ])
+    .assert_code(0);
+
+    // As in `vm test`: those two fail (exit status 1), the others still run.
+    let out = ctx.run(&["vm", "test", "--all"]);
+    out.assert_code(1);
+    assert!(out.stdout().contains("loopa: FAILED (config)"), "{out}");
+    let out = ctx.run(&["exec", "--all", "--", "echo hi"]);
+    out.assert_code(1);
+    let mut lines = out.stdout_lines();
+    lines.sort();
+    assert_eq!(lines, ["host0: hi", "host1: hi"], "{out}");
+    assert!(
+        out.stderr.contains("loopa: [config: jump hosts of"),
+        "{out}"
+    );
+    assert!(
+        out.stderr.contains("loopb: [config: jump hosts of"),
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .contains("vmo: 2 of 4 hosts failed (0 unreachable)"),
+        "{out}"
+    );
+
+    let out = ctx.run(&["exec", "--all", "--json", "--", "echo hi"]);
+    out.assert_code(1);
+    let hosts = parse_json_lines(&out);
+    assert_eq!(hosts.len(), 4, "{out}");
+    let loopa = hosts.iter().find(|h| h["name"] == "loopa").unwrap();
+    assert_eq!(loopa["ok"], false);
+    assert_eq!(loopa["status"], "config");
+
+    let out = ctx.run(&["exec", "--all", "--group", "--", "echo hi"]);
+    out.assert_code(1);
+    assert!(out.stdout().contains("host0,host1 (2)\n"), "{out}");
+    assert!(out.stdout().contains("[config: jump hosts of"), "{out}");
+
+    // Only broken ones selected: still a host failure, not a usage error.
+    let out = ctx.run(&["exec", "--vm", "loopa", "--", "echo hi"]);
+    out.assert_code(1);
+    assert!(out.stdout.is_empty(), "{out}");
 }
 
 // --- 6. one host down among many ---------------------------------------------------------
@@ -1026,27 +1117,31 @@ fn timeout_stops_the_remote_command() {
     assert_eq!(out.stdout_lines().len(), 2, "{out}");
 }
 
-// --- 8. Ctrl-C ---------------------------------------------------------------------------
+// --- 8. Ctrl-C, and a closed stdout ------------------------------------------------------
 
-#[test]
-fn interrupt_stops_remote_commands() {
-    let _lock = exclusive();
-    let fleet = Fleet::start(2);
-    let ctx = Ctx::with_fleet(&fleet);
+/// A `vmo exec --all` in the background whose remote commands have written their PIDs.
+struct Background {
+    child: Child,
+    stdout: Option<std::process::ChildStdout>,
+    stderr: thread::JoinHandle<Vec<u8>>,
+    /// The remote shells' PIDs (the servers are local), one per host.
+    remote: Vec<u32>,
+}
+
+/// Starts `vmo exec --all -- <command>`, where `PIDFILE` in `command` is replaced with a
+/// file per host (named after the server's port); returns once every file holds a PID.
+fn start_exec(ctx: &Ctx, fleet: &Fleet, command: &str) -> Background {
     let pids = ctx.path().join("pids");
-    fs::create_dir(&pids).unwrap();
-    let cmd = format!(
-        "echo $$ > {}/$(echo $SSH_CONNECTION | cut -d' ' -f4); sleep 600",
-        pids.display()
-    );
-
-    let mut command = ctx.command(&["exec", "--all", "--", &cmd]);
-    let mut child = command
+    fs::create_dir_all(&pids).unwrap();
+    let pidfile = format!("{}/$(echo $SSH_CONNECTION | cut -d' ' -f4)", pids.display());
+    let command = command.replace("PIDFILE", &pidfile);
+    let mut child = ctx
+        .command(&["exec", "--all", "--", &command])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = reader(child.stdout.take().unwrap());
+    let stdout = child.stdout.take();
     let stderr = reader(child.stderr.take().unwrap());
     let files: Vec<PathBuf> = fleet
         .hosts()
@@ -1054,43 +1149,161 @@ fn interrupt_stops_remote_commands() {
         .map(|h| pids.join(h.port().to_string()))
         .collect();
     let read_pid = |f: &PathBuf| -> Option<u32> { fs::read_to_string(f).ok()?.trim().parse().ok() };
-    let started = wait_until(Duration::from_secs(30), || {
+    if !wait_until(Duration::from_secs(30), || {
         files.iter().all(|f| read_pid(f).is_some())
-    });
-    if !started {
+    }) {
         let _ = child.kill();
+        let _ = child.wait();
         panic!("the remote commands did not start");
     }
     let remote: Vec<u32> = files.iter().map(|f| read_pid(f).unwrap()).collect();
     assert!(remote.iter().all(|pid| !process_gone(*pid)));
+    Background {
+        child,
+        stdout,
+        stderr,
+        remote,
+    }
+}
 
-    let interrupted = Instant::now();
+fn interrupt(child: &Child) {
     let kill = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
-    let status = wait_or_kill(&mut child, Duration::from_secs(30), "exec (interrupted)");
+}
+
+#[test]
+fn interrupt_stops_remote_commands() {
+    let _lock = exclusive();
+    let fleet = Fleet::start(2);
+    let ctx = Ctx::with_fleet(&fleet);
+    let mut bg = start_exec(&ctx, &fleet, "echo $$ > PIDFILE; sleep 600");
+    let stdout = reader(bg.stdout.take().unwrap());
+
+    let interrupted = Instant::now();
+    interrupt(&bg.child);
+    let status = wait_or_kill(&mut bg.child, Duration::from_secs(30), "exec (interrupted)");
     let took = interrupted.elapsed();
-    let stdout = stdout.join().unwrap();
-    let stderr = String::from_utf8_lossy(&stderr.join().unwrap()).into_owned();
-    let report = format!(
-        "[{status}, {took:.2?}]\nstdout: {}\nstderr: {stderr}",
-        String::from_utf8_lossy(&stdout)
-    );
+    let stdout = String::from_utf8_lossy(&stdout.join().unwrap()).into_owned();
+    let stderr = String::from_utf8_lossy(&bg.stderr.join().unwrap()).into_owned();
+    let report = format!("[{status}, {took:.2?}]\nstdout: {stdout}\nstderr: {stderr}");
     assert!(took < Duration::from_secs(8), "{report}");
     assert!(!status.success(), "{report}");
     assert_eq!(status.code(), Some(1), "{report}");
-    assert!(stderr.contains("interrupted"), "{report}");
+    assert!(stderr.contains("vmo: interrupted"), "{report}");
     for i in 0..2 {
         assert!(stderr.contains(&format!("host{i}: [cancelled")), "{report}");
     }
-    for pid in remote {
+    assert!(stderr.contains("2 of 2 hosts failed"), "{report}");
+    for pid in bg.remote {
         assert!(
             wait_until(Duration::from_secs(3), || process_gone(pid)),
             "remote command {pid} survived the interrupt\n{report}"
         );
     }
+}
+
+#[test]
+fn second_interrupt_quits_at_once() {
+    let _lock = exclusive();
+    let fleet = Fleet::start(1);
+    let ctx = Ctx::with_fleet(&fleet);
+    // Ignores SIGTERM: stopping it takes the whole grace period before SIGKILL.
+    let mut bg = start_exec(
+        &ctx,
+        &fleet,
+        "trap '' TERM; echo $$ > PIDFILE; exec sleep 600",
+    );
+    drop(bg.stdout.take());
+
+    interrupt(&bg.child);
+    thread::sleep(Duration::from_millis(300));
+    assert!(
+        bg.child.try_wait().unwrap().is_none(),
+        "vmo did not wait for the stop"
+    );
+    let again = Instant::now();
+    interrupt(&bg.child);
+    let status = wait_or_kill(
+        &mut bg.child,
+        Duration::from_secs(30),
+        "exec (interrupted twice)",
+    );
+    let took = again.elapsed();
+    let stderr = String::from_utf8_lossy(&bg.stderr.join().unwrap()).into_owned();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(took < Duration::from_millis(1500), "{took:?}\n{stderr}");
+    assert!(stderr.contains("interrupted again"), "{stderr}");
+    // The abandoned command was left running, as promised; once its session is gone it is
+    // no longer below the fleet's sshd, so end it here.
+    for pid in bg.remote {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+        assert!(wait_until(Duration::from_secs(3), || process_gone(pid)));
+    }
+}
+
+#[test]
+fn closed_stdout_ends_vmo_and_the_remote_commands() {
+    let _lock = shared();
+    let fleet = Fleet::start(2);
+    let ctx = Ctx::with_fleet(&fleet);
+    // `vmo exec --all -- yes | head -2`
+    let mut bg = start_exec(&ctx, &fleet, "echo $$ > PIDFILE; exec yes");
+    let mut lines = BufReader::new(bg.stdout.take().unwrap()).lines();
+    for _ in 0..2 {
+        let line = lines.next().unwrap().unwrap();
+        assert!(line.ends_with(": y"), "{line:?}");
+    }
+    drop(lines);
+    let status = wait_or_kill(&mut bg.child, Duration::from_secs(20), "exec | head");
+    let stderr = String::from_utf8_lossy(&bg.stderr.join().unwrap()).into_owned();
+    // Like a process killed by SIGPIPE, and without a panic message.
+    assert_eq!(status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for pid in bg.remote {
+        assert!(
+            wait_until(Duration::from_secs(5), || process_gone(pid)),
+            "remote `yes` {pid} still runs"
+        );
+    }
+
+    // JSON lines into a reader that stops early: no panic either.
+    let mut child = ctx
+        .command(&["exec", "--all", "--json", "--", "echo hi"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let stderr = reader(child.stderr.take().unwrap());
+    let status = wait_or_kill(&mut child, Duration::from_secs(20), "exec --json | true");
+    let stderr = String::from_utf8_lossy(&stderr.join().unwrap()).into_owned();
+    assert_eq!(status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Stopping a command that keeps writing: the engine must keep draining its channel while
+/// it sends the kill on another, or the full channel stalls the whole connection.
+#[test]
+fn timeout_stops_a_command_that_keeps_writing() {
+    let _lock = exclusive();
+    let fleet = Fleet::start(1);
+    let ctx = Ctx::with_fleet(&fleet);
+    let mut cmd = ctx.command(&["exec", "--all", "--timeout", "1", "--", "yes"]);
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let started = Instant::now();
+    let mut child = cmd.spawn().unwrap();
+    let status = wait_or_kill(
+        &mut child,
+        Duration::from_secs(15),
+        "exec --timeout 1 -- yes",
+    );
+    assert_eq!(status.code(), Some(1));
+    assert!(started.elapsed() < Duration::from_secs(8));
 }
 
 // --- 9. large output ---------------------------------------------------------------------

@@ -114,7 +114,7 @@ pub async fn run(
     let end = match stop {
         None => status.unwrap_or(RunEnd::Closed),
         Some(reason) => {
-            stop_remote(connection, &mut channel, &run_id).await;
+            stop_remote(connection, channel, &run_id).await;
             reason
         }
     };
@@ -154,36 +154,43 @@ fn next_run_id() -> String {
 /// channel to every process carrying the run marker in its environment.
 async fn stop_remote(
     connection: &Connection,
-    channel: &mut russh::Channel<russh::client::Msg>,
+    channel: russh::Channel<russh::client::Msg>,
     run_id: &str,
 ) {
+    // Keep draining the command's output while stopping it: a full channel would stall the
+    // whole connection, including the channel that carries the kill.
+    let (mut output, control) = channel.split();
     for (signal, name) in [(Sig::TERM, "TERM"), (Sig::KILL, "KILL")] {
-        let _ = channel.signal(signal).await;
+        let _ = control.signal(signal).await;
         let kill = format!(
             "pids=$(grep -l -s -a -F '{RUN_ENV}={run_id}' /proc/[0-9]*/environ | cut -d/ -f3); \
              [ -z \"$pids\" ] || kill -{name} $pids 2>/dev/null; true"
         );
-        if let Err(err) = run_quietly(connection, &kill).await {
-            tracing::debug!("cannot send {name} to the remote command: {err}");
-        }
-        let ended = tokio::time::timeout(GRACE, async {
-            while let Some(msg) = channel.wait().await {
-                if matches!(
-                    msg,
-                    ChannelMsg::Close
-                        | ChannelMsg::ExitStatus { .. }
-                        | ChannelMsg::ExitSignal { .. }
-                ) {
-                    return;
+        let kill = run_quietly(connection, &kill);
+        tokio::pin!(kill);
+        let mut kill_sent = false;
+        let grace = tokio::time::sleep(GRACE);
+        tokio::pin!(grace);
+        let ended = loop {
+            tokio::select! {
+                sent = &mut kill, if !kill_sent => {
+                    kill_sent = true;
+                    if let Err(err) = sent {
+                        tracing::debug!("cannot send {name} to the remote command: {err}");
+                    }
                 }
+                msg = output.wait() => match msg {
+                    None | Some(ChannelMsg::Close | ChannelMsg::ExitStatus { .. } | ChannelMsg::ExitSignal { .. }) => break true,
+                    Some(_) => {}
+                },
+                () = &mut grace => break false,
             }
-        })
-        .await;
-        if ended.is_ok() {
+        };
+        if ended {
             break;
         }
     }
-    let _ = channel.close().await;
+    let _ = control.close().await;
 }
 
 /// Runs a helper command on its own channel, ignoring its output.
