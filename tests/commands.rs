@@ -21,6 +21,10 @@ struct Harness {
 fn harness() -> Harness {
     let data = tempfile::tempdir().unwrap();
     let engine = tauri::async_runtime::block_on(Engine::open(Paths::new(data.path()))).unwrap();
+    harness_with(data, engine)
+}
+
+fn harness_with(data: tempfile::TempDir, engine: Engine) -> Harness {
     let app = mock_builder()
         .invoke_handler(vm_orchestrator::invoke_handler())
         .build(mock_context(noop_assets()))
@@ -193,4 +197,54 @@ fn import_preview_and_apply() {
         json!({ "path": dir.path().join("missing") }),
     );
     assert_eq!(err["code"], "ssh_config");
+}
+
+#[test]
+fn vm_test_reports_each_host_and_trust_unlocks_an_unknown_key() {
+    let fleet = vmo_testkit::Fleet::start(2);
+    let data = tempfile::tempdir().unwrap();
+    let known_hosts = data.path().join("known_hosts");
+    let mut settings = vmo_engine::ssh::SshSettings::from_env();
+    settings.known_hosts = known_hosts.clone();
+    settings.agent_socket = None;
+    let engine = tauri::async_runtime::block_on(Engine::open_with(
+        Paths::new(data.path()),
+        &settings,
+        std::sync::Arc::new(vmo_engine::ssh::NoSecrets),
+    ))
+    .unwrap();
+    let h = harness_with(data, engine);
+    let mut ids = Vec::new();
+    for (i, host) in fleet.hosts().iter().enumerate() {
+        let vm = h.ok(
+            "vm_create",
+            json!({ "draft": {
+                "name": format!("host{i}"), "host": "127.0.0.1", "port": host.port(),
+                "user": fleet.user(), "auth": "key_file", "key_file": fleet.client_key(),
+            }}),
+        );
+        ids.push(vm["id"].clone());
+    }
+    fleet.stop_host(1);
+
+    let results = h.ok("vm_test", json!({ "ids": ids }));
+    assert_eq!(results[0]["ok"], false);
+    assert_eq!(results[0]["error"]["kind"], "host_key_unknown");
+    let key = results[0]["error"]["host_key"].clone();
+    assert_eq!(key["fingerprint"], fleet.host_key_fingerprint(0));
+    assert_eq!(results[1]["error"]["kind"], "refused");
+
+    h.ok("host_key_trust", json!({ "key": key, "always": true }));
+    let results = h.ok("vm_test", json!({ "ids": [ids[0]] }));
+    assert_eq!(results[0]["ok"], true, "{results}");
+    assert!(results[0]["server_version"]
+        .as_str()
+        .unwrap()
+        .contains("OpenSSH"));
+    assert!(std::fs::read_to_string(&known_hosts)
+        .unwrap()
+        .contains("ssh-ed25519"));
+
+    let err = h.err("vm_test", json!({ "ids": [424242] }));
+    assert_eq!(err["code"], "not_found");
 }

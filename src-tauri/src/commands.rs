@@ -4,6 +4,7 @@
 use crate::AppState;
 use std::path::PathBuf;
 use tauri::State;
+use vmo_engine::ssh::{ConnectionTest, PresentedKey, Target};
 use vmo_engine::{EngineError, ErrorCode, ImportPlan, ImportSummary, Paths, Vm, VmDraft, VmId};
 
 type CommandResult<T> = Result<T, EngineError>;
@@ -76,4 +77,50 @@ pub async fn vm_import_apply(
 fn config_path(path: Option<PathBuf>) -> CommandResult<PathBuf> {
     path.or_else(Paths::default_ssh_config)
         .ok_or_else(|| EngineError::new(ErrorCode::Io, "no home directory for ~/.ssh/config"))
+}
+
+/// Tests the connection of each VM (concurrently): connect, verify the host key, log in,
+/// run `true`. Each result says ok with timings, or the precise reason it failed.
+#[tauri::command]
+pub async fn vm_test(
+    state: State<'_, AppState>,
+    ids: Vec<VmId>,
+) -> CommandResult<Vec<ConnectionTest>> {
+    let inventory = state.engine.inventory().list().await?;
+    let mut chosen = Vec::new();
+    for id in &ids {
+        let vm = inventory
+            .iter()
+            .find(|vm| vm.id == *id)
+            .ok_or_else(|| EngineError::not_found(format!("VM #{id}")))?;
+        chosen.push(vm.clone());
+    }
+    let tests = chosen.iter().map(|vm| {
+        let ssh = state.engine.ssh().clone();
+        let target = Target::resolve(vm, &inventory);
+        let name = vm.name.clone();
+        async move {
+            match target {
+                Ok(target) => ssh.test(&target).await,
+                Err(error) => ConnectionTest::failed(name, error),
+            }
+        }
+    });
+    Ok(futures_util::future::join_all(tests).await)
+}
+
+/// Trusts a host key the user checked: `always` writes it to known_hosts, otherwise it
+/// is trusted until the app quits.
+#[tauri::command]
+pub fn host_key_trust(
+    state: State<'_, AppState>,
+    key: PresentedKey,
+    always: bool,
+) -> CommandResult<()> {
+    state
+        .engine
+        .ssh()
+        .host_keys()
+        .trust(&key, always)
+        .map_err(Into::into)
 }

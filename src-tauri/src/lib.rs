@@ -79,5 +79,7 @@ pub fn invoke_handler<R: tauri::Runtime>(
         commands::vm_duplicate,
         commands::vm_import_preview,
         commands::vm_import_apply,
+        commands::vm_test,
+        commands::host_key_trust,
     ]
 }

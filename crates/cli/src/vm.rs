@@ -114,15 +114,7 @@ pub async fn run(
                 tests.spawn(async move {
                     let report = match target {
                         Ok(target) => ssh.test(&target).await,
-                        Err(error) => vmo_engine::ssh::ConnectionTest {
-                            name,
-                            ok: false,
-                            connect_ms: 0,
-                            command_ms: None,
-                            server_version: None,
-                            fingerprint: None,
-                            error: Some(error),
-                        },
+                        Err(error) => vmo_engine::ssh::ConnectionTest::failed(name, error),
                     };
                     (index, report)
                 });

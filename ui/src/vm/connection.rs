@@ -47,15 +47,7 @@ impl ConnectionTests {
             spawn(async move {
                 let report = match target {
                     Ok(target) => ssh.test(&target).await,
-                    Err(error) => ConnectionTest {
-                        name,
-                        ok: false,
-                        connect_ms: 0,
-                        command_ms: None,
-                        server_version: None,
-                        fingerprint: None,
-                        error: Some(error),
-                    },
+                    Err(error) => ConnectionTest::failed(name, error),
                 };
                 if let Some(error) = &report.error {
                     if let (SshErrorKind::HostKeyUnknown, Some(key)) = (error.kind, &error.host_key)

@@ -1,7 +1,7 @@
 //! Why a connection or a run failed, precisely enough for a person to act on it.
 //! Messages never contain a secret.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -57,7 +57,7 @@ impl SshErrorKind {
 }
 
 /// The key a server presented, for the "trust this host?" question.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresentedKey {
     pub host: String,
     pub port: u16,

@@ -76,6 +76,21 @@ pub struct ConnectionTest {
     pub error: Option<SshError>,
 }
 
+impl ConnectionTest {
+    /// A test that could not even start (e.g. its jump hosts do not resolve).
+    pub fn failed(name: String, error: SshError) -> Self {
+        Self {
+            name,
+            ok: false,
+            connect_ms: 0,
+            command_ms: None,
+            server_version: None,
+            fingerprint: None,
+            error: Some(error),
+        }
+    }
+}
+
 /// The SSH side of the engine. Cheap to clone.
 #[derive(Clone)]
 pub struct Ssh {
