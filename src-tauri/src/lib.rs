@@ -12,6 +12,7 @@ mod window;
 use anyhow::Context as _;
 use std::sync::Arc;
 use tauri::Manager;
+use vmo_engine::ssh::{KeyringSecrets, SshSettings, KEYRING_SERVICE};
 use vmo_engine::{Engine, Paths};
 
 /// What every command handler can reach.
@@ -26,8 +27,13 @@ pub fn run() -> anyhow::Result<()> {
     let _log_guard = logging::init(&paths.log_dir());
     tracing::info!(data_dir = %paths.data_dir().display(), "starting VM Orchestrator");
 
-    let engine = tauri::async_runtime::block_on(Engine::open(paths.clone()))
-        .context("cannot open the inventory")?;
+    let secrets = Arc::new(KeyringSecrets::new(KEYRING_SERVICE));
+    let engine = tauri::async_runtime::block_on(Engine::open_with(
+        paths.clone(),
+        &SshSettings::from_env(),
+        secrets,
+    ))
+    .context("cannot open the inventory")?;
 
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::default().build())

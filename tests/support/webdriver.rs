@@ -61,13 +61,16 @@ impl Driver {
             base: format!("http://127.0.0.1:{port}"),
             app: app.to_path_buf(),
         };
+        // Both tauri-driver and the WebKitWebDriver it starts must be listening.
         let deadline = Instant::now() + WAIT;
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "tauri-driver did not start listening"
-            );
-            std::thread::sleep(Duration::from_millis(100));
+        for listening in [port, native_port] {
+            while std::net::TcpStream::connect(("127.0.0.1", listening)).is_err() {
+                assert!(
+                    Instant::now() < deadline,
+                    "tauri-driver did not start listening"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
         driver
     }
@@ -79,11 +82,21 @@ impl Driver {
                 "tauri:options": { "application": self.app }
             }}
         });
-        let value = request(
-            agent()
+        // tauri-driver listens before its WebKitWebDriver does, and drops connections until
+        // then: retry for a while.
+        let deadline = Instant::now() + WAIT;
+        let value = loop {
+            match agent()
                 .post(format!("{}/session", self.base))
-                .send_json(&caps),
-        );
+                .send_json(&caps)
+            {
+                Err(ureq::Error::Io(err)) if Instant::now() < deadline => {
+                    eprintln!("WebDriver not ready yet ({err}); retrying");
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+                result => break request(result),
+            }
+        };
         let id = value["value"]["sessionId"]
             .as_str()
             .unwrap_or_else(|| panic!("no session: {value}"))

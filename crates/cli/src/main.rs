@@ -11,7 +11,7 @@ use args::{Cli, Command};
 use clap::Parser;
 use std::process::ExitCode;
 use std::sync::Arc;
-use vmo_engine::ssh::{NoSecrets, SshSettings};
+use vmo_engine::ssh::{KeyringSecrets, SshSettings, KEYRING_SERVICE};
 use vmo_engine::{Engine, Paths};
 
 fn main() -> ExitCode {
@@ -49,10 +49,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         settings.known_hosts = file.clone();
     }
     settings.accept_new = cli.accept_new;
-    // The CLI has no keyring access yet: password and encrypted-key logins fail clearly.
-    let engine = Engine::open_with(paths, &settings, Arc::new(NoSecrets))
-        .await
-        .context("cannot open the inventory")?;
+    // Passwords and passphrases come from the OS keyring, where the desktop app keeps them.
+    let engine = Engine::open_with(
+        paths,
+        &settings,
+        Arc::new(KeyringSecrets::new(KEYRING_SERVICE)),
+    )
+    .await
+    .context("cannot open the inventory")?;
     match cli.command {
         Command::Vm(command) => vm::run(&engine, command, cli.ssh_config).await,
         Command::Exec(args) => exec::run(&engine, args).await,

@@ -48,10 +48,12 @@ impl Engine {
         secrets: Arc<dyn ssh::Secrets>,
     ) -> Result<Self, EngineError> {
         let store = store::Store::open(&paths.database_file()).await?;
+        let ssh = ssh::Ssh::new(ssh_settings, secrets);
+        ssh.expire_idle_connections();
         Ok(Self {
             paths: Arc::new(paths),
             inventory: Inventory::new(store),
-            ssh: ssh::Ssh::new(ssh_settings, secrets),
+            ssh,
         })
     }
 

@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use vmo_engine::ssh::{
     run, run_on_hosts, FanoutEvent, HostOutcome, MemorySecrets, NoSecrets, Output, RunEnd,
-    RunOptions, Secrets, Ssh, SshErrorKind, SshSettings, Target,
+    RunOptions, SecretRef, Secrets, Ssh, SshErrorKind, SshSettings, Target,
 };
 use vmo_engine::AuthMethod;
 use vmo_testkit::{Fleet, KeyKind};
@@ -126,6 +126,13 @@ async fn encrypted_keys_need_their_passphrase() {
     let error = report.error.expect("no passphrase must fail");
     assert_eq!(error.kind, SshErrorKind::KeyFile);
     assert!(error.message.contains("encrypted"), "{}", error.message);
+    assert_eq!(
+        error.secret.as_deref(),
+        Some(&SecretRef::Passphrase {
+            key_file: key.clone()
+        }),
+        "the error names the passphrase to ask for"
+    );
 
     let wrong = MemorySecrets::default();
     wrong.set_passphrase(&key, "battery staple");
@@ -176,7 +183,12 @@ async fn password_login() {
 
     let secrets = MemorySecrets::default();
     secrets.set_password(&user, "127.0.0.1", port, &password);
-    assert!(secrets.password(&user, "127.0.0.1", port).is_some());
+    let stored = SecretRef::Password {
+        user: user.clone(),
+        host: "127.0.0.1".into(),
+        port,
+    };
+    assert!(secrets.get(&stored).is_some());
     let ssh = Ssh::new(&settings(fleet.known_hosts()), Arc::new(secrets));
     let (end, out, _) = exec(&ssh, &target, "id -un").await;
     assert!(end.success());
@@ -488,5 +500,24 @@ async fn connection_test_reports_version_fingerprint_and_failures() {
     assert_eq!(
         ssh.test(&missing_key).await.error.unwrap().kind,
         SshErrorKind::KeyFile
+    );
+}
+
+#[tokio::test]
+async fn idle_connections_expire() {
+    let fleet = Fleet::start(1);
+    let mut s = settings(fleet.known_hosts());
+    s.idle_expiry = Duration::from_millis(200);
+    let ssh = Ssh::new(&s, Arc::new(NoSecrets));
+    let target = key_target(&fleet, 0);
+    assert!(exec(&ssh, &target, "true").await.0.success());
+    assert_eq!(ssh.pool().expire_idle().await, 0, "just used: not idle");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(ssh.pool().expire_idle().await, 1);
+    assert!(exec(&ssh, &target, "true").await.0.success());
+    assert_eq!(
+        ssh.pool().connections_opened(),
+        2,
+        "a new connection after expiry"
     );
 }

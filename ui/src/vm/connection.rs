@@ -6,7 +6,7 @@ use crate::vm::use_inventory;
 use crate::UiContext;
 use dioxus::prelude::*;
 use std::collections::HashMap;
-use vmo_engine::ssh::{ConnectionTest, PresentedKey, SshErrorKind, Target};
+use vmo_engine::ssh::{ConnectionTest, PresentedKey, SecretRef, SshErrorKind, Target};
 use vmo_engine::VmId;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -15,17 +15,19 @@ pub enum TestState {
     Done(ConnectionTest),
 }
 
-/// Test results by VM, and the host key waiting for the user's verdict.
+/// Test results by VM, and what waits for the user: a host key to judge, a secret to type.
 #[derive(Clone, Copy)]
 pub struct ConnectionTests {
     pub results: Signal<HashMap<VmId, TestState>>,
     pub pending_key: Signal<Option<(PresentedKey, Vec<VmId>)>>,
+    pub pending_secret: Signal<Option<(SecretRef, Vec<VmId>)>>,
 }
 
 pub fn provide_connection_tests() {
     use_context_provider(|| ConnectionTests {
         results: Signal::new(HashMap::new()),
         pending_key: Signal::new(None),
+        pending_secret: Signal::new(None),
     });
 }
 
@@ -155,6 +157,65 @@ pub fn HostKeyDialog() -> Element {
                 button { class: "button", id: "host-key-reject", onclick: decide(None), "Don't trust" }
                 button { class: "button", id: "host-key-once", onclick: decide(Some(false)), "Trust once" }
                 button { class: "button primary", id: "host-key-always", onclick: decide(Some(true)), "Trust and remember" }
+            }
+        }
+    }
+}
+
+/// Asks for a password or key passphrase a login needs, keeps it in the OS keyring, and
+/// tests again. The value goes straight to the keyring: never to the inventory or a log.
+#[component]
+pub fn SecretDialog() -> Element {
+    let ctx = use_context::<UiContext>();
+    let mut tests = use_connection_tests();
+    let inventory = use_inventory();
+    let mut value = use_signal(String::new);
+    let mut error = use_signal(|| None::<String>);
+    let Some((secret, waiting)) = tests.pending_secret.read().clone() else {
+        return rsx! {};
+    };
+    let prompt = secret.prompt();
+    let save = use_callback(move |()| {
+        let (secret, waiting) = (secret.clone(), waiting.clone());
+        let typed = value.peek().clone();
+        if typed.is_empty() {
+            return;
+        }
+        let ctx = ctx.clone();
+        spawn(async move {
+            match ctx.engine.ssh().remember_secret(secret, typed).await {
+                Ok(()) => {
+                    value.set(String::new());
+                    tests.pending_secret.set(None);
+                    let vms = inventory.peek().vms.clone();
+                    tests.start(&ctx, waiting, &vms);
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    });
+    rsx! {
+        Modal { title: "Login secret needed", id: "secret-dialog", on_close: move |_| tests.pending_secret.set(None),
+            div { class: "modal-body form-grid",
+                div { class: "field",
+                    label { r#for: "secret-value", "{prompt}" }
+                    input {
+                        id: "secret-value",
+                        r#type: "password",
+                        autocomplete: "off",
+                        autofocus: true,
+                        oninput: move |e| value.set(e.value()),
+                        onkeydown: move |e| if e.key() == Key::Enter { save.call(()) },
+                    }
+                }
+                p { class: "hint", "Kept in your OS keyring, never in the inventory. Connections use it from then on." }
+                if let Some(message) = error() {
+                    div { class: "alert error", "{message}" }
+                }
+            }
+            div { class: "modal-foot",
+                button { class: "button", onclick: move |_| tests.pending_secret.set(None), "Cancel" }
+                button { class: "button primary", id: "secret-save", onclick: move |_| save.call(()), "Save and test again" }
             }
         }
     }

@@ -160,6 +160,7 @@ pub fn VmScreen() -> Element {
             }
         }
         connection::HostKeyDialog {}
+        connection::SecretDialog {}
         match panel() {
             Panel::Closed => rsx! {},
             Panel::View(id) => match find(id) {

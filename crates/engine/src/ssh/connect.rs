@@ -3,7 +3,7 @@
 
 use super::error::{SshError, SshErrorKind};
 use super::host_keys::{describe, HostKeys};
-use super::secrets::Secrets;
+use super::secrets::{SecretRef, Secrets};
 use super::target::{expand_home, Target};
 use crate::vm::AuthMethod;
 use russh::client::{self, Handle};
@@ -250,15 +250,18 @@ impl Connector {
         let who = target.endpoint();
         let tried = match target.auth {
             AuthMethod::Password => {
-                let password = self
-                    .secrets
-                    .password(&target.user, &target.host, target.port)
-                    .ok_or_else(|| {
-                        SshError::new(
-                            SshErrorKind::AuthFailed,
-                            format!("no password is stored for {who}"),
-                        )
-                    })?;
+                let secret = SecretRef::Password {
+                    user: target.user.clone(),
+                    host: target.host.clone(),
+                    port: target.port,
+                };
+                let password = self.secret(&secret).await.ok_or_else(|| {
+                    SshError::new(
+                        SshErrorKind::AuthFailed,
+                        format!("no password is stored for {who}"),
+                    )
+                    .needing(secret.clone())
+                })?;
                 let result = handle
                     .authenticate_password(target.user.clone(), password)
                     .await
@@ -266,7 +269,11 @@ impl Connector {
                 if result.success() {
                     return Ok(());
                 }
-                "password".to_string()
+                return Err(SshError::new(
+                    SshErrorKind::AuthFailed,
+                    format!("{who} refused the stored password"),
+                )
+                .needing(secret));
             }
             AuthMethod::KeyFile => {
                 let path = target.key_file.clone().ok_or_else(|| {
@@ -275,7 +282,7 @@ impl Connector {
                         format!("{} has no key file set", target.name),
                     )
                 })?;
-                let key = self.load_key(&path)?;
+                let key = self.load_key(&path).await?;
                 if self.try_key(handle, &target.user, key, &who).await? {
                     return Ok(());
                 }
@@ -314,22 +321,27 @@ impl Connector {
         ))
     }
 
-    fn load_key(&self, path: &Path) -> Result<russh::keys::PrivateKey, SshError> {
+    async fn load_key(&self, path: &Path) -> Result<russh::keys::PrivateKey, SshError> {
         let fail = |m: String| SshError::new(SshErrorKind::KeyFile, m);
         match russh::keys::load_secret_key(path, None) {
             Ok(key) => Ok(key),
             Err(russh::keys::Error::KeyIsEncrypted) => {
-                let passphrase = self.secrets.passphrase(path).ok_or_else(|| {
+                let secret = SecretRef::Passphrase {
+                    key_file: path.to_path_buf(),
+                };
+                let passphrase = self.secret(&secret).await.ok_or_else(|| {
                     fail(format!(
                         "key {} is encrypted and no passphrase is stored for it",
                         path.display()
                     ))
+                    .needing(secret.clone())
                 })?;
                 russh::keys::load_secret_key(path, Some(&passphrase)).map_err(|_| {
                     fail(format!(
                         "the stored passphrase does not open key {}",
                         path.display()
                     ))
+                    .needing(secret)
                 })
             }
             Err(russh::keys::Error::IO(e)) => {
@@ -337,6 +349,15 @@ impl Connector {
             }
             Err(e) => Err(fail(format!("cannot use key {}: {e}", path.display()))),
         }
+    }
+
+    /// Asks the secret store off the executor (a keyring call is blocking D-Bus traffic).
+    async fn secret(&self, secret: &SecretRef) -> Option<String> {
+        let (store, secret) = (self.secrets.clone(), secret.clone());
+        tokio::task::spawn_blocking(move || store.get(&secret))
+            .await
+            .ok()
+            .flatten()
     }
 
     async fn try_key(

@@ -76,6 +76,9 @@ pub struct SshError {
     /// Set for `HostKeyUnknown` and `HostKeyChanged`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host_key: Option<Box<PresentedKey>>,
+    /// Set when a password or passphrase is missing or was refused: the one to ask for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<Box<super::SecretRef>>,
 }
 
 impl SshError {
@@ -84,7 +87,14 @@ impl SshError {
             kind,
             message: message.into(),
             host_key: None,
+            secret: None,
         }
+    }
+
+    /// Marks the secret whose absence or refusal caused this error.
+    pub fn needing(mut self, secret: super::SecretRef) -> Self {
+        self.secret = Some(Box::new(secret));
+        self
     }
 
     /// Prefixes the message with where it happened (e.g. a jump host).

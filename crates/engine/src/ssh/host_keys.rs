@@ -70,6 +70,7 @@ impl HostKeys {
                         presented.fingerprint
                     ),
                     host_key: Some(Box::new(presented)),
+                    secret: None,
                 })
             }
             Err(russh::keys::Error::KeyChanged { line }) => Err(SshError {
@@ -84,6 +85,7 @@ impl HostKeys {
                     self.known_hosts.display()
                 ),
                 host_key: Some(Box::new(presented)),
+                secret: None,
             }),
             Err(err) => Err(SshError::new(
                 SshErrorKind::Config,

@@ -17,7 +17,7 @@ pub use exec::{run, Output, RunEnd};
 pub use fanout::{run_on_hosts, FanoutEvent, HostOutcome, HostResult, RunOptions};
 pub use host_keys::HostKeys;
 pub use pool::SshPool;
-pub use secrets::{MemorySecrets, NoSecrets, Secrets};
+pub use secrets::{KeyringSecrets, MemorySecrets, NoSecrets, SecretRef, Secrets};
 pub use target::{expand_home, user_or_local, Target};
 
 use serde::Serialize;
@@ -26,6 +26,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+/// The keyring service name under which the desktop app and `vmo` keep secrets.
+pub const KEYRING_SERVICE: &str = "vm-orchestrator";
 
 /// Environment variable naming another known_hosts file (tests, portable setups).
 pub const KNOWN_HOSTS_ENV: &str = "VMO_KNOWN_HOSTS";
@@ -96,6 +99,7 @@ impl ConnectionTest {
 pub struct Ssh {
     pool: Arc<SshPool>,
     host_keys: Arc<HostKeys>,
+    secrets: Arc<dyn Secrets>,
 }
 
 impl Ssh {
@@ -113,14 +117,49 @@ impl Ssh {
         let connector = Connector {
             config: Arc::new(config),
             host_keys: host_keys.clone(),
-            secrets,
+            secrets: secrets.clone(),
             agent_socket: settings.agent_socket.clone(),
             connect_timeout: settings.connect_timeout,
         };
         Self {
             pool: Arc::new(SshPool::new(connector, settings.idle_expiry)),
             host_keys,
+            secrets,
         }
+    }
+
+    /// Keeps a password or passphrase the user typed in the secret store (the OS keyring),
+    /// for this and later logins.
+    pub async fn remember_secret(&self, secret: SecretRef, value: String) -> Result<(), SshError> {
+        let store = self.secrets.clone();
+        let account = secret.account();
+        tokio::task::spawn_blocking(move || store.set(&secret, &value))
+            .await
+            .map_err(|e| {
+                SshError::new(
+                    SshErrorKind::Config,
+                    format!("secret store task failed: {e}"),
+                )
+            })?
+            .map_err(|e| SshError::new(SshErrorKind::Config, format!("cannot keep {account}: {e}")))
+    }
+
+    /// Drops idle pooled connections every minute, for as long as the pool lives. Needs a
+    /// tokio runtime.
+    pub fn expire_idle_connections(&self) {
+        let pool = Arc::downgrade(&self.pool);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(pool) = pool.upgrade() else { break };
+                let expired = pool.expire_idle().await;
+                if expired > 0 {
+                    tracing::debug!(expired, "idle SSH connections closed");
+                }
+            }
+        });
     }
 
     pub fn pool(&self) -> &Arc<SshPool> {

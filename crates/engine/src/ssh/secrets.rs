@@ -1,31 +1,64 @@
-//! Where passwords and key passphrases come from. The engine asks; it never stores them,
-//! logs them or puts them in an error. The desktop app answers from the OS keyring.
+//! Where passwords and key passphrases come from. The engine asks and, when the user types
+//! one in, hands it over for safe keeping; it never stores one itself, logs it, or puts it
+//! in an error. The desktop app and `vmo` keep them in the OS keyring.
 
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Mutex;
 
-/// A source of secrets. Lookups happen at connect time, off the async executor's hot path.
-pub trait Secrets: Send + Sync {
-    /// The password of `user@host:port`.
-    fn password(&self, user: &str, host: &str, port: u16) -> Option<String>;
+/// Names a secret (never holds one).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SecretRef {
+    /// The login password of `user@host:port`.
+    Password {
+        user: String,
+        host: String,
+        port: u16,
+    },
     /// The passphrase of a private key file.
-    fn passphrase(&self, key_file: &Path) -> Option<String>;
+    Passphrase { key_file: PathBuf },
+}
+
+impl SecretRef {
+    /// The keyring account name: unique per secret, readable in a keyring manager.
+    pub fn account(&self) -> String {
+        match self {
+            Self::Password { user, host, port } => format!("password {user}@{host}:{port}"),
+            Self::Passphrase { key_file } => format!("passphrase {}", key_file.display()),
+        }
+    }
+
+    /// What to ask the user for.
+    pub fn prompt(&self) -> String {
+        match self {
+            Self::Password { user, host, port } => format!("Password for {user}@{host}:{port}"),
+            Self::Passphrase { key_file } => format!("Passphrase of key {}", key_file.display()),
+        }
+    }
+}
+
+/// A store of secrets. Calls may block (D-Bus): the engine makes them off the async
+/// executor.
+pub trait Secrets: Send + Sync {
+    fn get(&self, secret: &SecretRef) -> Option<String>;
+    fn set(&self, secret: &SecretRef, value: &str) -> Result<(), String>;
 }
 
 /// Holds nothing: password and encrypted-key logins fail with a clear message.
 pub struct NoSecrets;
 
 impl Secrets for NoSecrets {
-    fn password(&self, _: &str, _: &str, _: u16) -> Option<String> {
+    fn get(&self, _: &SecretRef) -> Option<String> {
         None
     }
-    fn passphrase(&self, _: &Path) -> Option<String> {
-        None
+    fn set(&self, _: &SecretRef, _: &str) -> Result<(), String> {
+        Err("no secret store is available".into())
     }
 }
 
-/// Secrets held in memory for the life of the process (tests; a CLI run).
+/// Secrets held in memory for the life of the process (tests).
 #[derive(Default)]
 pub struct MemorySecrets {
     entries: Mutex<HashMap<String, String>>,
@@ -33,29 +66,70 @@ pub struct MemorySecrets {
 
 impl MemorySecrets {
     pub fn set_password(&self, user: &str, host: &str, port: u16, password: &str) {
-        self.put(format!("password {user}@{host}:{port}"), password);
+        let secret = SecretRef::Password {
+            user: user.into(),
+            host: host.into(),
+            port,
+        };
+        let _ = self.set(&secret, password);
     }
 
-    pub fn set_passphrase(&self, key_file: &Path, passphrase: &str) {
-        self.put(format!("passphrase {}", key_file.display()), passphrase);
-    }
-
-    fn put(&self, key: String, value: &str) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.insert(key, value.to_string());
-        }
-    }
-
-    fn get(&self, key: &str) -> Option<String> {
-        self.entries.lock().ok()?.get(key).cloned()
+    pub fn set_passphrase(&self, key_file: &std::path::Path, passphrase: &str) {
+        let secret = SecretRef::Passphrase {
+            key_file: key_file.to_path_buf(),
+        };
+        let _ = self.set(&secret, passphrase);
     }
 }
 
 impl Secrets for MemorySecrets {
-    fn password(&self, user: &str, host: &str, port: u16) -> Option<String> {
-        self.get(&format!("password {user}@{host}:{port}"))
+    fn get(&self, secret: &SecretRef) -> Option<String> {
+        self.entries.lock().ok()?.get(&secret.account()).cloned()
     }
-    fn passphrase(&self, key_file: &Path) -> Option<String> {
-        self.get(&format!("passphrase {}", key_file.display()))
+    fn set(&self, secret: &SecretRef, value: &str) -> Result<(), String> {
+        self.entries
+            .lock()
+            .map_err(|_| "secret store lock poisoned".to_string())?
+            .insert(secret.account(), value.to_string());
+        Ok(())
+    }
+}
+
+/// The OS keyring (Secret Service on Linux: GNOME Keyring, KWallet, KeePassXC).
+pub struct KeyringSecrets {
+    service: String,
+}
+
+impl KeyringSecrets {
+    pub fn new(service: &str) -> Self {
+        Self {
+            service: service.to_string(),
+        }
+    }
+
+    fn entry(&self, secret: &SecretRef) -> Result<keyring::Entry, String> {
+        keyring::Entry::new(&self.service, &secret.account()).map_err(|e| e.to_string())
+    }
+}
+
+impl Secrets for KeyringSecrets {
+    fn get(&self, secret: &SecretRef) -> Option<String> {
+        match self
+            .entry(secret)
+            .and_then(|e| e.get_password().map_err(|e| e.to_string()))
+        {
+            Ok(value) => Some(value),
+            Err(err) => {
+                // Not the secret itself: only which one, and why it is unavailable.
+                tracing::debug!(account = %secret.account(), "no secret from the keyring: {err}");
+                None
+            }
+        }
+    }
+
+    fn set(&self, secret: &SecretRef, value: &str) -> Result<(), String> {
+        self.entry(secret)?
+            .set_password(value)
+            .map_err(|e| format!("the OS keyring refused to store it: {e}"))
     }
 }
