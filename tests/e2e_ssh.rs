@@ -100,5 +100,14 @@ fn test_connections_trust_a_key_and_run_a_command() {
         .rsplit_once(") ")
         .is_some_and(|(_, rest)| !rest.starts_with('Z'));
     assert!(!alive, "remote process {pid} survived the cancel: {stat}");
+    s.click("#run-dialog .modal-head button");
+    s.wait_gone("#run-dialog");
+
+    // The host is reinstalled with a new key: refused, with a warning that cannot be missed.
+    fleet.restart_host(0, true);
+    s.click("#vm-row-host0 button[title='Test host0']");
+    s.wait_text("#host-key-changed", "HOST KEY CHANGED: host0");
+    s.wait_text("#vm-status-host0", "HOST KEY CHANGED");
+    s.screenshot("ssh-03-changed");
     s.quit();
 }

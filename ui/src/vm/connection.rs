@@ -220,3 +220,33 @@ pub fn SecretDialog() -> Element {
         }
     }
 }
+
+/// A banner over the inventory while any tested VM presented a changed host key: the one
+/// failure that may be an attack must not hide in a table cell.
+#[component]
+pub fn HostKeyChangedBanner() -> Element {
+    let tests = use_connection_tests();
+    let inventory = use_inventory();
+    let results = tests.results.read();
+    let changed: Vec<String> = inventory
+        .read()
+        .vms
+        .iter()
+        .filter(|vm| {
+            matches!(results.get(&vm.id), Some(TestState::Done(r))
+                if r.error.as_ref().is_some_and(|e| e.kind == SshErrorKind::HostKeyChanged))
+        })
+        .map(|vm| vm.name.clone())
+        .collect();
+    if changed.is_empty() {
+        return rsx! {};
+    }
+    rsx! {
+        div { class: "alert alarm", id: "host-key-changed", role: "alert",
+            strong { "HOST KEY CHANGED: {changed.join(\", \")}. " }
+            "The server now presents a different key than the one in your known_hosts file. "
+            "Someone may be intercepting the connection, or the host was reinstalled. "
+            "Connections to it are refused until you check why and remove the old key yourself."
+        }
+    }
+}

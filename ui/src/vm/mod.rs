@@ -140,6 +140,7 @@ pub fn VmScreen() -> Element {
                     }
                 }
             }
+            connection::HostKeyChangedBanner {}
             if let Some(error) = &view.error {
                 div { class: "alert error", id: "vm-load-error", "Cannot load the inventory: {error}" }
             }

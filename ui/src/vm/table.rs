@@ -61,9 +61,13 @@ fn VmRow(vm: Vm, selected: Signal<BTreeSet<VmId>>, panel: Signal<Panel>) -> Elem
     let tests = super::connection::use_connection_tests();
     let id = vm.id;
     let is_selected = selected.read().contains(&id);
-    let auth = match vm.auth {
-        AuthMethod::KeyFile => format!("Key {}", vm.key_file.as_deref().unwrap_or("")),
-        other => other.label().to_string(),
+    // The key's file name keeps the row narrow; the full path is in the tooltip.
+    let (auth, auth_title) = match (vm.auth, vm.key_file.as_deref()) {
+        (AuthMethod::KeyFile, Some(path)) => {
+            let file = path.rsplit('/').next().unwrap_or(path);
+            (format!("Key {file}"), path.to_string())
+        }
+        (other, _) => (other.label().to_string(), String::new()),
     };
     rsx! {
         tr {
@@ -89,7 +93,7 @@ fn VmRow(vm: Vm, selected: Signal<BTreeSet<VmId>>, panel: Signal<Panel>) -> Elem
                 }
             }
             td { class: "mono vm-address", "{vm.address()}" }
-            td { class: "vm-auth", "{auth}" }
+            td { class: "vm-auth", title: "{auth_title}", "{auth}" }
             td { class: "mono", {vm.jump_host.clone().unwrap_or_default()} }
             td {
                 for tag in vm.tags.iter() {
