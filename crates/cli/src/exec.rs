@@ -158,12 +158,20 @@ async fn fan_out(
         while let Some(event) = events.recv().await {
             match (&mut mode, event) {
                 (Mode::Stream(p), FanoutEvent::Output { index, output }) => {
-                    p.output(index, &output)
+                    p.output(index, &output);
+                    // Write when nothing more is waiting: big writes under load, prompt
+                    // lines when output trickles.
+                    if events.is_empty() {
+                        p.flush();
+                    }
                 }
                 (Mode::Stream(p), FanoutEvent::Finished(result)) => p.finish(&result),
                 (Mode::Collect(c), FanoutEvent::Output { index, output }) => c[index].add(&output),
                 _ => {}
             }
+        }
+        if let Mode::Stream(p) = &mut mode {
+            p.flush();
         }
     };
     let (results, ()) = tokio::join!(run, print);

@@ -9,16 +9,26 @@ use vmo_engine::ssh::{HostOutcome, HostResult, Output, RunEnd};
 /// A line longer than this is printed in pieces rather than held in memory.
 const MAX_LINE: usize = 64 * 1024;
 
-/// Splits each host's streams into lines and prints them with the host's name.
+/// Output waiting to be written is flushed at this size, or when no more is pending.
+const FLUSH_AT: usize = 256 * 1024;
+
+/// Splits each host's streams into lines and prints them with the host's name. Lines are
+/// gathered into one buffer per stream and written in large pieces: a write per line costs
+/// more than the SSH transfer itself.
 pub struct LinePrinter {
     names: Vec<String>,
     partial: Vec<[Vec<u8>; 2]>,
+    pending: [Vec<u8>; 2],
 }
 
 impl LinePrinter {
     pub fn new(names: Vec<String>) -> Self {
         let partial = names.iter().map(|_| [Vec::new(), Vec::new()]).collect();
-        Self { names, partial }
+        Self {
+            names,
+            partial,
+            pending: [Vec::new(), Vec::new()],
+        }
     }
 
     pub fn output(&mut self, index: usize, output: &Output) {
@@ -26,17 +36,22 @@ impl LinePrinter {
             Output::Stdout(d) => (0, d),
             Output::Stderr(d) => (1, d),
         };
+        let name = &self.names[index];
         let buffer = &mut self.partial[index][stream];
+        let pending = &mut self.pending[stream];
         buffer.extend_from_slice(data);
         let mut start = 0;
         while let Some(pos) = buffer[start..].iter().position(|b| *b == b'\n') {
-            emit(&self.names[index], stream, &buffer[start..start + pos]);
+            push_line(pending, name, &buffer[start..start + pos]);
             start += pos + 1;
         }
         buffer.drain(..start);
         if buffer.len() > MAX_LINE {
-            emit(&self.names[index], stream, buffer);
+            push_line(pending, name, buffer);
             buffer.clear();
+        }
+        if pending.len() >= FLUSH_AT {
+            self.flush();
         }
     }
 
@@ -45,27 +60,34 @@ impl LinePrinter {
         for stream in 0..2 {
             let rest = std::mem::take(&mut self.partial[result.index][stream]);
             if !rest.is_empty() {
-                emit(&self.names[result.index], stream, &rest);
+                push_line(&mut self.pending[stream], &self.names[result.index], &rest);
             }
         }
+        self.flush();
         if !result.outcome.success() {
             eprintln!("{}: [{}]", result.name, describe(&result.outcome));
         }
     }
+
+    /// Writes everything gathered so far.
+    pub fn flush(&mut self) {
+        let [out, err] = &mut self.pending;
+        if !out.is_empty() {
+            exit_if_closed(std::io::stdout().lock().write_all(out));
+            out.clear();
+        }
+        if !err.is_empty() {
+            let _ = std::io::stderr().lock().write_all(err);
+            err.clear();
+        }
+    }
 }
 
-fn emit(name: &str, stream: usize, line: &[u8]) {
-    let mut bytes = Vec::with_capacity(name.len() + line.len() + 3);
-    bytes.extend_from_slice(name.as_bytes());
-    bytes.extend_from_slice(b": ");
-    bytes.extend_from_slice(line);
-    bytes.push(b'\n');
-    if stream == 0 {
-        let written = std::io::stdout().lock().write_all(&bytes);
-        exit_if_closed(written);
-    } else {
-        let _ = std::io::stderr().lock().write_all(&bytes);
-    }
+fn push_line(pending: &mut Vec<u8>, name: &str, line: &[u8]) {
+    pending.extend_from_slice(name.as_bytes());
+    pending.extend_from_slice(b": ");
+    pending.extend_from_slice(line);
+    pending.push(b'\n');
 }
 
 /// A closed stdout (`vmo exec ... | head`) is not worth a panic, nor worth running on

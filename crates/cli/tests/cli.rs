@@ -1299,11 +1299,15 @@ fn timeout_stops_a_command_that_keeps_writing() {
     let mut child = cmd.spawn().unwrap();
     let status = wait_or_kill(
         &mut child,
-        Duration::from_secs(15),
+        Duration::from_secs(40),
         "exec --timeout 1 -- yes",
     );
     assert_eq!(status.code(), Some(1));
-    assert!(started.elapsed() < Duration::from_secs(8));
+    // Timeout, TERM (and at worst a 2 s grace, then KILL), on a loaded debug build: the
+    // point is that it ends, where a stalled connection would hang for ever.
+    let took = started.elapsed();
+    eprintln!("yes stopped after {took:?}");
+    assert!(took < Duration::from_secs(20), "{took:?}");
 }
 
 // --- 9. large output ---------------------------------------------------------------------
