@@ -1,33 +1,60 @@
-//! Secrets in the real OS keyring: GNOME Keyring's Secret Service on the test's private
-//! D-Bus session (`.ci/run` runs the suite inside `dbus-run-session`).
+//! Secrets in a real OS keyring: GNOME Keyring's Secret Service, on a private D-Bus
+//! session started by the test, with its files in a temporary folder, so no real keyring
+//! (and no other test's keyring daemon) is touched.
 
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use vmo_engine::ssh::{KeyringSecrets, SecretRef, Secrets};
 
-/// Starts an unlocked GNOME Keyring on this D-Bus session, keeping its files in a temporary
-/// folder so no real keyring is touched.
-fn unlocked_keyring(dir: &std::path::Path) {
-    assert!(
-        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
-        "no D-Bus session: run the suite through .ci/run"
-    );
-    let mut daemon = Command::new("gnome-keyring-daemon")
-        .args(["--unlock", "--components=secrets"])
-        .env("XDG_DATA_HOME", dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("gnome-keyring-daemon (Debian package gnome-keyring) is needed");
-    // The password of the (new) login keyring; an empty one creates none.
-    use std::io::Write;
-    daemon.stdin.take().unwrap().write_all(b"vmo-test").unwrap();
-    let _ = daemon.wait();
+/// A private session bus with an unlocked GNOME Keyring on it; both stop on drop.
+struct PrivateKeyring {
+    bus: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl PrivateKeyring {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("dbus-daemon (Debian package dbus) is needed");
+        let mut address = String::new();
+        BufReader::new(bus.stdout.take().unwrap())
+            .read_line(&mut address)
+            .unwrap();
+        let address = address.trim().to_string();
+        assert!(!address.is_empty(), "dbus-daemon printed no address");
+        // This test binary talks to no other bus.
+        std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &address);
+        let mut daemon = Command::new("gnome-keyring-daemon")
+            .args(["--unlock", "--components=secrets"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .env("XDG_DATA_HOME", dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon (Debian package gnome-keyring) is needed");
+        // The password of the new login keyring (an empty one creates none).
+        daemon.stdin.take().unwrap().write_all(b"vmo-test").unwrap();
+        daemon.wait().unwrap();
+        Self { bus, _dir: dir }
+    }
+}
+
+impl Drop for PrivateKeyring {
+    fn drop(&mut self) {
+        // The keyring daemon leaves when its bus goes away.
+        let _ = self.bus.kill();
+        let _ = self.bus.wait();
+    }
 }
 
 #[test]
-fn passwords_and_passphrases_round_trip_through_the_os_keyring() {
-    let dir = tempfile::tempdir().unwrap();
-    unlocked_keyring(dir.path());
+fn secrets_round_trip_through_the_os_keyring() {
+    let _keyring = PrivateKeyring::start();
     let store = KeyringSecrets::new(&format!("vm-orchestrator-test-{}", std::process::id()));
     let password = SecretRef::Password {
         user: "ops".into(),
@@ -51,27 +78,14 @@ fn passwords_and_passphrases_round_trip_through_the_os_keyring() {
     assert_eq!(store.get(&other), None);
     store.set(&password, "rotated").unwrap();
     assert_eq!(store.get(&password).as_deref(), Some("rotated"));
-}
 
-/// The engine reads secrets from `spawn_blocking` inside its tokio runtime.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_keyring_works_from_the_engines_blocking_pool() {
-    let dir = tempfile::tempdir().unwrap();
-    unlocked_keyring(dir.path());
-    let store = std::sync::Arc::new(KeyringSecrets::new(&format!(
-        "vm-orchestrator-test-async-{}",
-        std::process::id()
-    )));
-    let secret = SecretRef::Passphrase {
-        key_file: "/k".into(),
-    };
-    let (s, r) = (store.clone(), secret.clone());
-    tokio::task::spawn_blocking(move || s.set(&r, "from a blocking thread"))
-        .await
-        .unwrap()
-        .unwrap();
-    let got = tokio::task::spawn_blocking(move || store.get(&secret))
-        .await
-        .unwrap();
-    assert_eq!(got.as_deref(), Some("from a blocking thread"));
+    // The engine reads secrets from `spawn_blocking` inside its tokio runtime.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = Arc::new(store);
+    let got = runtime.block_on(async move {
+        tokio::task::spawn_blocking(move || store.get(&passphrase))
+            .await
+            .unwrap()
+    });
+    assert_eq!(got.as_deref(), Some("correct horse"));
 }
