@@ -5,6 +5,7 @@ mod support;
 
 use std::path::Path;
 use support::webdriver::Driver;
+use vmo_engine::ssh::Secrets as _;
 use vmo_engine::{Engine, Paths};
 use vmo_testkit::Fleet;
 
@@ -110,4 +111,76 @@ fn test_connections_trust_a_key_and_run_a_command() {
     s.wait_text("#vm-status-host0", "HOST KEY CHANGED");
     s.screenshot("ssh-03-changed");
     s.quit();
+}
+
+#[test]
+fn a_password_is_asked_for_kept_in_the_keyring_and_used() {
+    let fleet = Fleet::builder().hosts(1).password_user(true).start();
+    let (user, password) = fleet
+        .password_user()
+        .expect("password logins need root to create the test user");
+    let keyring = vmo_testkit::PrivateKeyring::start();
+    let data = tempfile::tempdir().unwrap();
+    let port = fleet.hosts()[0].port();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let engine = Engine::open(Paths::new(data.path())).await.unwrap();
+        let draft = vmo_engine::VmDraft {
+            name: "pw".into(),
+            host: "127.0.0.1".into(),
+            port,
+            user: user.clone(),
+            auth: vmo_engine::AuthMethod::Password,
+            ..Default::default()
+        };
+        engine.inventory().create(draft).await.unwrap();
+    });
+    let driver = Driver::start(
+        Path::new(APP),
+        &[
+            ("VMO_DATA_DIR", data.path()),
+            ("VMO_KNOWN_HOSTS", fleet.known_hosts()),
+            ("DBUS_SESSION_BUS_ADDRESS", Path::new(keyring.address())),
+        ],
+    );
+    let s = driver.session();
+
+    // No password stored yet: the app asks for it.
+    s.click("#vm-row-pw button[title='Test pw']");
+    s.wait_text(
+        "#secret-dialog",
+        &format!("Password for {user}@127.0.0.1:{port}"),
+    );
+    // A wrong one is refused by the server and asked for again.
+    s.fill("#secret-value", "not-the-password");
+    s.click("#secret-save");
+    s.wait_text("#vm-status-pw", "auth failed");
+    s.wait_text("#secret-dialog", "Password for");
+    s.fill("#secret-value", &password);
+    s.click("#secret-save");
+    s.wait_text("#vm-status-pw", "ok");
+    s.quit();
+
+    // It lives in the keyring, and nowhere in the inventory's files.
+    std::env::set_var("DBUS_SESSION_BUS_ADDRESS", keyring.address());
+    let stored = vmo_engine::ssh::KeyringSecrets::new(vmo_engine::ssh::KEYRING_SERVICE).get(
+        &vmo_engine::ssh::SecretRef::Password {
+            user: user.clone(),
+            host: "127.0.0.1".into(),
+            port,
+        },
+    );
+    assert_eq!(stored.as_deref(), Some(password.as_str()));
+    for entry in std::fs::read_dir(data.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes
+                    .windows(password.len())
+                    .any(|w| w == password.as_bytes()),
+                "the password leaked into {}",
+                path.display()
+            );
+        }
+    }
 }

@@ -2,59 +2,15 @@
 //! session started by the test, with its files in a temporary folder, so no real keyring
 //! (and no other test's keyring daemon) is touched.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use vmo_engine::ssh::{KeyringSecrets, SecretRef, Secrets};
-
-/// A private session bus with an unlocked GNOME Keyring on it; both stop on drop.
-struct PrivateKeyring {
-    bus: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl PrivateKeyring {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("dbus-daemon (Debian package dbus) is needed");
-        let mut address = String::new();
-        BufReader::new(bus.stdout.take().unwrap())
-            .read_line(&mut address)
-            .unwrap();
-        let address = address.trim().to_string();
-        assert!(!address.is_empty(), "dbus-daemon printed no address");
-        // This test binary talks to no other bus.
-        std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &address);
-        let mut daemon = Command::new("gnome-keyring-daemon")
-            .args(["--unlock", "--components=secrets"])
-            .env("DBUS_SESSION_BUS_ADDRESS", &address)
-            .env("XDG_DATA_HOME", dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("gnome-keyring-daemon (Debian package gnome-keyring) is needed");
-        // The password of the new login keyring (an empty one creates none).
-        daemon.stdin.take().unwrap().write_all(b"vmo-test").unwrap();
-        daemon.wait().unwrap();
-        Self { bus, _dir: dir }
-    }
-}
-
-impl Drop for PrivateKeyring {
-    fn drop(&mut self) {
-        // The keyring daemon leaves when its bus goes away.
-        let _ = self.bus.kill();
-        let _ = self.bus.wait();
-    }
-}
+use vmo_testkit::PrivateKeyring;
 
 #[test]
 fn secrets_round_trip_through_the_os_keyring() {
-    let _keyring = PrivateKeyring::start();
+    let keyring = PrivateKeyring::start();
+    // This test binary talks to no other bus.
+    std::env::set_var("DBUS_SESSION_BUS_ADDRESS", keyring.address());
     let store = KeyringSecrets::new(&format!("vm-orchestrator-test-{}", std::process::id()));
     let password = SecretRef::Password {
         user: "ops".into(),

@@ -1201,6 +1201,64 @@ fn ensure_password_user() {
     }
 }
 
+/// A private D-Bus session bus with an unlocked GNOME Keyring (Secret Service) on it, its
+/// files in a temporary folder, so no real keyring is touched. Both stop on drop.
+pub struct PrivateKeyring {
+    bus: Child,
+    address: String,
+    _dir: tempfile::TempDir,
+}
+
+impl PrivateKeyring {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("dbus-daemon (Debian package dbus) is needed");
+        let mut address = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(bus.stdout.take().expect("piped stdout")),
+            &mut address,
+        )
+        .expect("dbus-daemon printed its address");
+        let address = address.trim().to_string();
+        assert!(!address.is_empty(), "dbus-daemon printed no address");
+        let mut daemon = Command::new("gnome-keyring-daemon")
+            .args(["--unlock", "--components=secrets"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .env("XDG_DATA_HOME", dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon (Debian package gnome-keyring) is needed");
+        // The password of the new login keyring (an empty one creates none).
+        daemon.stdin.take().unwrap().write_all(b"vmo-test").unwrap();
+        daemon.wait().unwrap();
+        Self {
+            bus,
+            address,
+            _dir: dir,
+        }
+    }
+}
+
+impl PrivateKeyring {
+    /// The bus address, for `DBUS_SESSION_BUS_ADDRESS` of whatever should use this keyring.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+}
+
+impl Drop for PrivateKeyring {
+    fn drop(&mut self) {
+        // The keyring daemon leaves when its bus goes away.
+        let _ = self.bus.kill();
+        let _ = self.bus.wait();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,6 +51,14 @@ impl ConnectionTests {
                     Ok(target) => ssh.test(&target).await,
                     Err(error) => ConnectionTest::failed(name, error),
                 };
+                if let Some(secret) = report.error.as_ref().and_then(|e| e.secret.as_deref()) {
+                    let mut pending = self.pending_secret.write();
+                    match pending.as_mut() {
+                        Some((s, waiting)) if s == secret => waiting.push(id),
+                        Some(_) => {}
+                        None => *pending = Some((secret.clone(), vec![id])),
+                    }
+                }
                 if let Some(error) = &report.error {
                     if let (SshErrorKind::HostKeyUnknown, Some(key)) = (error.kind, &error.host_key)
                     {
@@ -171,12 +179,11 @@ pub fn SecretDialog() -> Element {
     let inventory = use_inventory();
     let mut value = use_signal(String::new);
     let mut error = use_signal(|| None::<String>);
-    let Some((secret, waiting)) = tests.pending_secret.read().clone() else {
-        return rsx! {};
-    };
-    let prompt = secret.prompt();
+    // Hooks first, every render: the dialog comes and goes with `pending_secret`.
     let save = use_callback(move |()| {
-        let (secret, waiting) = (secret.clone(), waiting.clone());
+        let Some((secret, waiting)) = tests.pending_secret.peek().clone() else {
+            return;
+        };
         let typed = value.peek().clone();
         if typed.is_empty() {
             return;
@@ -194,6 +201,14 @@ pub fn SecretDialog() -> Element {
             }
         });
     });
+    let Some(prompt) = tests
+        .pending_secret
+        .read()
+        .as_ref()
+        .map(|(secret, _)| secret.prompt())
+    else {
+        return rsx! {};
+    };
     rsx! {
         Modal { title: "Login secret needed", id: "secret-dialog", on_close: move |_| tests.pending_secret.set(None),
             div { class: "modal-body form-grid",
