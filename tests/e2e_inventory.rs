@@ -142,3 +142,73 @@ fn inventory_end_to_end() {
 
     assert!(data.path().join("inventory.sqlite3").exists());
 }
+
+#[test]
+fn tags_details_duplicate_bulk_delete_and_theme() {
+    let data = tempfile::tempdir().unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let engine = vmo_engine::Engine::open(vmo_engine::Paths::new(data.path()))
+            .await
+            .unwrap();
+        for (name, tags) in [("web-1", "prod web"), ("web-2", "web"), ("db-1", "prod")] {
+            let draft = vmo_engine::VmDraft {
+                name: name.into(),
+                host: format!("{name}.lan"),
+                tags: vmo_engine::vm::parse_tags(tags),
+                notes: format!("notes of {name}"),
+                ..Default::default()
+            };
+            engine.inventory().create(draft).await.unwrap();
+        }
+    });
+    let driver = Driver::start(Path::new(APP), &[("VMO_DATA_DIR", data.path())]);
+    let s = driver.session();
+    s.wait_text("#vm-count", "3 of 3 shown");
+
+    // A tag chip filters, and a second click clears it.
+    s.click(".chips .chip:first-child");
+    s.wait_text("#vm-count", "2 of 3 shown");
+    s.find(&row("web-1"));
+    s.find(&row("db-1"));
+    assert!(s.try_find(&row("web-2")).is_none());
+    s.click(".chips .chip.active");
+    s.wait_text("#vm-count", "3 of 3 shown");
+
+    // Details show every field; Edit goes on from there.
+    s.click(&format!("{} .vm-name", row("db-1")));
+    s.wait_text("#vm-detail", "notes of db-1");
+    s.wait_text("#vm-detail", "db-1.lan");
+    s.click("#vm-detail-edit");
+    s.wait_text("#vm-form .modal-head", "Edit db-1");
+    s.click("#vm-form .modal-foot .button:not(.primary)");
+    s.wait_gone("#vm-form");
+
+    // Duplicate: a copy under a free name, opened for editing.
+    row_button(&s, "web-1", "Duplicate");
+    s.wait_text("#vm-form .modal-head", "Edit web-1-copy");
+    s.click("#vm-form .modal-foot .button:not(.primary)");
+    s.wait_text(&row("web-1-copy"), "prod");
+    s.wait_text("#vm-count", "4 of 4 shown");
+
+    // Bulk delete of a selection, after confirming.
+    s.click(&format!("{} input[type=checkbox]", row("web-2")));
+    s.click(&format!("{} input[type=checkbox]", row("web-1-copy")));
+    s.wait_text("#vm-delete-selected", "Delete selected (2)");
+    s.click("#vm-delete-selected");
+    s.wait_text("#vm-delete-dialog", "Delete 2 VMs?");
+    s.click("#vm-delete-confirm");
+    s.wait_text("#vm-count", "2 of 2 shown");
+    assert!(s.try_find(&row("web-2")).is_none());
+
+    // The theme is a preference: chosen in Settings, kept across launches.
+    s.click("#nav-settings");
+    s.click("#theme-dark");
+    s.find("#app.theme-dark");
+    s.screenshot("06-dark-settings");
+    s.quit();
+    let s = driver.session();
+    s.find("#app.theme-dark");
+    s.find(&row("web-1"));
+    s.screenshot("07-dark-relaunched");
+    s.quit();
+}
