@@ -51,30 +51,34 @@ impl ConnectionTests {
                     Ok(target) => ssh.test(&target).await,
                     Err(error) => ConnectionTest::failed(name, error),
                 };
-                if let Some(secret) = report.error.as_ref().and_then(|e| e.secret.as_deref()) {
-                    let mut pending = self.pending_secret.write();
-                    match pending.as_mut() {
-                        Some((s, waiting)) if s == secret => waiting.push(id),
-                        Some(_) => {}
-                        None => *pending = Some((secret.clone(), vec![id])),
-                    }
-                }
                 if let Some(error) = &report.error {
+                    if let Some(secret) = error.secret.as_deref() {
+                        ask(self.pending_secret, secret, id);
+                    }
                     if let (SshErrorKind::HostKeyUnknown, Some(key)) = (error.kind, &error.host_key)
                     {
-                        let mut pending = self.pending_key.write();
-                        match pending.as_mut() {
-                            Some((k, waiting)) if k.fingerprint == key.fingerprint => {
-                                waiting.push(id)
-                            }
-                            Some(_) => {}
-                            None => *pending = Some(((**key).clone(), vec![id])),
-                        }
+                        ask(self.pending_key, key, id);
                     }
                 }
                 self.results.write().insert(id, TestState::Done(report));
             });
         }
+    }
+}
+
+/// Queues `id` behind a question for the user (a key to judge, a secret to type), to be
+/// tested again once it is answered. One question is open at a time: a VM raising another
+/// keeps its failed status, and testing it again asks.
+fn ask<T: Clone + PartialEq + 'static>(
+    mut pending: Signal<Option<(T, Vec<VmId>)>>,
+    item: &T,
+    id: VmId,
+) {
+    let mut pending = pending.write();
+    match pending.as_mut() {
+        Some((open, waiting)) if open == item => waiting.push(id),
+        Some(_) => {}
+        None => *pending = Some((item.clone(), vec![id])),
     }
 }
 
