@@ -1229,6 +1229,11 @@ impl PrivateKeyring {
             .args(["--unlock", "--components=secrets"])
             .env("DBUS_SESSION_BUS_ADDRESS", &address)
             .env("XDG_DATA_HOME", dir.path())
+            // Its own control socket too: otherwise `--unlock` hands the password to any
+            // keyring daemon already running for this user (e.g. one a desktop portal
+            // started on another bus) instead of starting one on this bus.
+            .env("XDG_RUNTIME_DIR", dir.path())
+            .env_remove("GNOME_KEYRING_CONTROL")
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()

@@ -354,10 +354,14 @@ impl Connector {
     /// Asks the secret store off the executor (a keyring call is blocking D-Bus traffic).
     async fn secret(&self, secret: &SecretRef) -> Option<String> {
         let (store, secret) = (self.secrets.clone(), secret.clone());
-        tokio::task::spawn_blocking(move || store.get(&secret))
-            .await
-            .ok()
-            .flatten()
+        let lookup = tokio::task::spawn_blocking(move || store.get(&secret));
+        match tokio::time::timeout(super::SECRET_STORE_TIMEOUT, lookup).await {
+            Ok(found) => found.ok().flatten(),
+            Err(_) => {
+                tracing::warn!("the secret store did not answer in time");
+                None
+            }
+        }
     }
 
     async fn try_key(

@@ -27,6 +27,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+/// How long a secret store (a D-Bus keyring) may take to answer.
+pub const SECRET_STORE_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// The keyring service name under which the desktop app and `vmo` keep secrets.
 pub const KEYRING_SERVICE: &str = "vm-orchestrator";
 
@@ -133,8 +136,19 @@ impl Ssh {
     pub async fn remember_secret(&self, secret: SecretRef, value: String) -> Result<(), SshError> {
         let store = self.secrets.clone();
         let account = secret.account();
-        tokio::task::spawn_blocking(move || store.set(&secret, &value))
-            .await
+        // A locked keyring may wait for an unlock prompt nobody answers: do not hang on it.
+        let stored = tokio::time::timeout(
+            SECRET_STORE_TIMEOUT,
+            tokio::task::spawn_blocking(move || store.set(&secret, &value)),
+        )
+        .await
+        .map_err(|_| {
+            SshError::new(
+                SshErrorKind::Config,
+                "the OS keyring did not answer; is it unlocked?",
+            )
+        })?;
+        stored
             .map_err(|e| {
                 SshError::new(
                     SshErrorKind::Config,
