@@ -113,13 +113,9 @@ fn test_connections_trust_a_key_and_run_a_command() {
     s.quit();
 }
 
-/// Not yet reliable: inside the suite, the app launched by WebKitWebDriver sometimes ends
-/// up with a keyring that waits for an unlock prompt, and saving the secret never answers
-/// (the app now says so after 20 s instead of hanging). Run it by hand with
-/// `cargo test --test e2e_ssh -- --ignored` under `dbus-run-session -- xvfb-run -a`.
-/// The engine's password and keyring paths are covered by crates/engine/tests/{ssh,keyring}.rs.
+/// The password prompt: asked, a wrong one refused and asked again with the reason, the
+/// right one kept in a private GNOME Keyring (its own D-Bus) and nowhere in the data dir.
 #[test]
-#[ignore = "keyring environment under WebDriver is not yet reliable"]
 fn a_password_is_asked_for_kept_in_the_keyring_and_used() {
     let fleet = Fleet::builder().hosts(1).password_user(true).start();
     let (user, password) = fleet
@@ -159,7 +155,8 @@ fn a_password_is_asked_for_kept_in_the_keyring_and_used() {
     // A wrong one is refused by the server and asked for again.
     s.fill("#secret-value", "not-the-password");
     s.click("#secret-save");
-    s.wait_text("#vm-status-pw", "refused the stored password");
+    s.wait_text("#vm-status-pw", "auth failed");
+    s.wait_text("#secret-reason", "refused the stored password");
     s.wait_text("#secret-dialog", "Password for");
     s.fill("#secret-value", &password);
     s.click("#secret-save");

@@ -205,14 +205,21 @@ pub fn SecretDialog() -> Element {
             }
         });
     });
-    let Some(prompt) = tests
+    let Some((prompt, waiting)) = tests
         .pending_secret
         .read()
         .as_ref()
-        .map(|(secret, _)| secret.prompt())
+        .map(|(secret, waiting)| (secret.prompt(), waiting.clone()))
     else {
         return rsx! {};
     };
+    // Why it is asked: none stored yet, or the stored one was refused.
+    let reason = waiting
+        .first()
+        .and_then(|id| match tests.results.read().get(id) {
+            Some(TestState::Done(report)) => report.error.as_ref().map(|e| e.message.clone()),
+            _ => None,
+        });
     rsx! {
         Modal { title: "Login secret needed", id: "secret-dialog", on_close: move |_| tests.pending_secret.set(None),
             div { class: "modal-body form-grid",
@@ -226,6 +233,9 @@ pub fn SecretDialog() -> Element {
                         oninput: move |e| value.set(e.value()),
                         onkeydown: move |e| if e.key() == Key::Enter { save.call(()) },
                     }
+                }
+                if let Some(reason) = reason {
+                    p { class: "hint", id: "secret-reason", "{reason}" }
                 }
                 p { class: "hint", "Kept in your OS keyring, never in the inventory. Connections use it from then on." }
                 if let Some(message) = error() {
