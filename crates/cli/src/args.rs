@@ -32,9 +32,79 @@ pub enum Command {
     Vm(VmCommand),
     /// Run a command on one or many VMs, streaming `NAME: line` as output arrives.
     ///
+    /// The run is recorded as a job in the history the desktop app shows (`vmo job`).
     /// Exit status 0 only if the command succeeded on every host, 1 if it failed on any,
     /// 2 for a usage error. Ctrl-C stops the remote commands; a second Ctrl-C quits at once.
     Exec(ExecArgs),
+    /// Job history: list, show, read, export and retry jobs (the app's and `vmo exec`'s).
+    #[command(subcommand)]
+    Job(JobCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobCommand {
+    /// List jobs, newest first.
+    List {
+        /// Only jobs in this state (queued, running, succeeded, failed, cancelled,
+        /// timed_out, interrupted); may be repeated.
+        #[arg(long = "state", value_name = "STATE")]
+        states: Vec<String>,
+        /// Only jobs that ran on this VM.
+        #[arg(long, value_name = "NAME")]
+        vm: Option<String>,
+        /// Only jobs whose command, targets or host names contain this text.
+        #[arg(long, value_name = "TEXT")]
+        text: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A job and each of its hosts.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A job's output as `NAME: line` (stderr lines as `NAME [stderr]: line`).
+    Logs {
+        id: i64,
+        /// Only these hosts (may be repeated).
+        #[arg(long = "host", value_name = "NAME")]
+        hosts: Vec<String>,
+        #[arg(long, value_name = "stdout|stderr")]
+        stream: Option<String>,
+        /// Only lines matching this regular expression (ANSI colours ignored).
+        #[arg(long, value_name = "REGEX")]
+        grep: Option<String>,
+        /// Prefix each line with the time it arrived.
+        #[arg(long)]
+        timestamps: bool,
+        /// Keep printing new output until the job ends.
+        #[arg(long, short = 'f')]
+        follow: bool,
+    },
+    /// Write a job's log (text or JSON lines) or its per-host summary (CSV) to a file.
+    Export {
+        id: i64,
+        #[arg(long, value_name = "text|jsonl|csv")]
+        format: String,
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: PathBuf,
+        #[arg(long = "host", value_name = "NAME")]
+        hosts: Vec<String>,
+        #[arg(long, value_name = "stdout|stderr")]
+        stream: Option<String>,
+        #[arg(long, value_name = "REGEX")]
+        grep: Option<String>,
+    },
+    /// Run a finished job again here, streaming like `vmo exec`: all its hosts, or with
+    /// `--failed` only those that did not succeed.
+    Retry {
+        id: i64,
+        #[arg(long)]
+        failed: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,6 +180,12 @@ pub struct ExecArgs {
     /// Per-host time limit in seconds; the remote command is stopped when it runs out.
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
+    /// After a host fails, start no more hosts (those running finish).
+    #[arg(long)]
+    pub stop_on_failure: bool,
+    /// Run on the first host alone, then on the others only if it succeeded.
+    #[arg(long)]
+    pub canary: bool,
     /// One JSON object per host: stdout, stderr, exit status, timing.
     #[arg(long, conflicts_with = "group")]
     pub json: bool,

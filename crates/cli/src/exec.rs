@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use vmo_engine::ssh::{run_on_hosts, FanoutEvent, HostOutcome, HostResult, RunOptions, Target};
+use vmo_engine::jobs::{label_for_names, JobOptions, JobSpec, JobSummary, Origin};
+use vmo_engine::ssh::{FanoutEvent, HostOutcome, HostResult};
 use vmo_engine::Engine;
 
 /// Longest `--timeout` accepted (about 31 years).
@@ -20,20 +21,17 @@ enum Mode {
     Quiet,
 }
 
+/// How output is shown.
+pub struct Display {
+    pub json: bool,
+    pub group: bool,
+    pub repeat: usize,
+}
+
 pub async fn run(engine: &Engine, args: ExecArgs) -> anyhow::Result<ExitCode> {
     let vms = select(engine, &args.vms, &args.tags, args.all).await?;
     if vms.is_empty() {
         bail!("the inventory is empty");
-    }
-    let command = args.command.join(" ");
-    let everyone = engine.inventory().list().await?;
-    let mut targets = Vec::new();
-    let mut unresolved = Vec::new();
-    for vm in &vms {
-        match Target::resolve(vm, &everyone) {
-            Ok(t) => targets.push(t),
-            Err(e) => unresolved.push((vm.name.clone(), e)),
-        }
     }
     let timeout = match args.timeout {
         // Bounded: a deadline too far in the future overflows the clock.
@@ -45,22 +43,43 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    // A VM whose jump hosts cannot be resolved is a failed host, as in `vm test`: the
-    // others still run. Its results come after the targets'.
-    let unresolved: Vec<HostResult> = unresolved
-        .into_iter()
-        .enumerate()
-        .map(|(i, (name, error))| HostResult {
-            index: targets.len() + i,
-            name,
-            outcome: HostOutcome::Failed { error },
-            duration: Duration::ZERO,
-        })
-        .collect();
-    let options = RunOptions {
-        concurrency: args.concurrency.max(1),
-        timeout,
+    let target_label = if args.all {
+        "all VMs".to_string()
+    } else {
+        let mut parts: Vec<String> = args.vms.clone();
+        parts.extend(args.tags.iter().map(|t| format!("tag:{t}")));
+        label_for_names(&parts.iter().map(String::as_str).collect::<Vec<_>>())
     };
+    let spec = JobSpec {
+        command: args.command.join(" "),
+        targets: vms.iter().map(|vm| vm.id).collect(),
+        target_label,
+        options: JobOptions {
+            concurrency: args.concurrency.max(1),
+            timeout,
+            stop_on_failure: args.stop_on_failure,
+            canary: args.canary,
+        },
+        origin: Origin::Cli,
+        retry_of: None,
+    };
+    let names = vms.iter().map(|vm| vm.name.clone()).collect();
+    let display = Display {
+        json: args.json,
+        group: args.group,
+        repeat: args.repeat,
+    };
+    run_job(engine, spec, names, display).await
+}
+
+/// Runs `spec` as a job (`display.repeat` times), printing as it goes; the exit status
+/// says whether every host succeeded.
+pub async fn run_job(
+    engine: &Engine,
+    spec: JobSpec,
+    names: Vec<String>,
+    display: Display,
+) -> anyhow::Result<ExitCode> {
     let cancel = CancellationToken::new();
     let on_interrupt = cancel.clone();
     tokio::spawn(async move {
@@ -76,40 +95,31 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> anyhow::Result<ExitCode> {
         }
     });
 
-    let mut names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
-    names.extend(unresolved.iter().map(|r| r.name.clone()));
-    let runs = args.repeat.max(1);
+    let runs = display.repeat.max(1);
     let mut results = Vec::new();
+    let mut job = None;
     for round in 1..=runs {
         let last = round == runs;
         let mode = if !last {
             Mode::Quiet
-        } else if args.json || args.group {
+        } else if display.json || display.group {
             Mode::Collect(vec![Collected::default(); names.len()])
         } else {
             Mode::Stream(LinePrinter::new(names.clone()))
         };
         let started = Instant::now();
-        let (done, mut mode) =
-            fan_out(engine, targets.clone(), &command, options, &cancel, mode).await;
+        let (done, mode) = run_round(engine, spec.clone(), &cancel, mode).await?;
         if runs > 1 {
             eprintln!("run {round}: {:.3} s", started.elapsed().as_secs_f64());
         }
-        results = done;
-        if let Mode::Stream(printer) = &mut mode {
-            for result in &unresolved {
-                printer.finish(result);
-            }
-        }
-        results.extend(unresolved.iter().cloned());
-        if last {
-            if let Mode::Collect(collected) = mode {
-                if args.group {
-                    print_grouped(&results, &collected);
-                } else {
-                    for result in &results {
-                        print_json(result, &collected[result.index]);
-                    }
+        job = Some(done.0);
+        results = done.1;
+        if let Mode::Collect(collected) = mode {
+            if display.group {
+                print_grouped(&results, &collected);
+            } else {
+                for result in &results {
+                    print_json(result, &collected[result.index]);
                 }
             }
         }
@@ -120,13 +130,14 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> anyhow::Result<ExitCode> {
     // A host without a result (its task panicked in the engine) did not succeed either.
     let missing = names.len().saturating_sub(results.len());
     let failed = results.iter().filter(|r| !r.outcome.success()).count() + missing;
-    if failed > 0 && !args.json {
+    if failed > 0 && !display.json {
         let unreachable = results
             .iter()
             .filter(|r| matches!(&r.outcome, HostOutcome::Failed { error } if error.kind.is_unreachable()))
             .count();
+        let job = job.map(|j: JobSummary| format!("job {}: ", j.id)).unwrap_or_default();
         eprintln!(
-            "vmo: {failed} of {} hosts failed ({unreachable} unreachable)",
+            "vmo: {job}{failed} of {} hosts failed ({unreachable} unreachable)",
             names.len()
         );
     }
@@ -137,23 +148,14 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn fan_out(
+async fn run_round(
     engine: &Engine,
-    targets: Vec<Target>,
-    command: &str,
-    options: RunOptions,
+    spec: JobSpec,
     cancel: &CancellationToken,
     mut mode: Mode,
-) -> (Vec<HostResult>, Mode) {
+) -> anyhow::Result<((JobSummary, Vec<HostResult>), Mode)> {
     let (tx, mut events) = mpsc::channel(256);
-    let run = run_on_hosts(
-        engine.ssh().pool().clone(),
-        targets,
-        command.to_string(),
-        options,
-        cancel.clone(),
-        tx,
-    );
+    let run = engine.jobs().run(spec, tx, cancel.clone());
     let print = async {
         while let Some(event) = events.recv().await {
             match (&mut mode, event) {
@@ -174,6 +176,6 @@ async fn fan_out(
             p.flush();
         }
     };
-    let (results, ()) = tokio::join!(run, print);
-    (results, mode)
+    let (done, ()) = tokio::join!(run, print);
+    Ok((done?, mode))
 }

@@ -2,6 +2,7 @@
 
 mod args;
 mod exec;
+mod job;
 mod output;
 mod select;
 mod vm;
@@ -60,5 +61,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Vm(command) => vm::run(&engine, command, cli.ssh_config).await,
         Command::Exec(args) => exec::run(&engine, args).await,
+        Command::Job(command) => job::run(&engine, command).await,
     }
 }

@@ -117,6 +117,7 @@ pub fn describe(outcome: &HostOutcome) -> String {
         }
         HostOutcome::Failed { error } => format!("{}: {}", error.kind.as_str(), error.message),
         HostOutcome::Cancelled => "cancelled before it started".into(),
+        HostOutcome::Skipped { reason } => format!("skipped: {reason}"),
     }
 }
 
@@ -211,6 +212,7 @@ pub fn print_json(result: &HostResult, collected: &Collected) {
             Some(error.message.as_str()),
         ),
         HostOutcome::Cancelled => (None, None, "cancelled", None),
+        HostOutcome::Skipped { reason } => (None, None, "skipped", Some(reason.as_str())),
     };
     let utf8 = std::str::from_utf8(&collected.stdout).is_ok()
         && std::str::from_utf8(&collected.stderr).is_ok();

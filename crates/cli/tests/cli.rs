@@ -1006,7 +1006,7 @@ fn exec_unresolvable_jump_host_is_a_host_failure() {
     );
     assert!(
         out.stderr
-            .contains("vmo: 2 of 4 hosts failed (0 unreachable)"),
+            .contains("vmo: job #1: 2 of 4 hosts failed (0 unreachable)"),
         "{out}"
     );
 
@@ -1060,7 +1060,7 @@ fn one_host_down_among_twenty() {
     );
     assert!(
         out.stderr
-            .contains("vmo: 1 of 20 hosts failed (1 unreachable)"),
+            .contains("vmo: job #1: 1 of 20 hosts failed (1 unreachable)"),
         "{out}"
     );
     eprintln!("20 hosts, one down: {:.2?}", out.elapsed);

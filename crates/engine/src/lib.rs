@@ -7,6 +7,7 @@ pub mod error;
 pub mod filter;
 pub mod import;
 pub mod inventory;
+pub mod jobs;
 pub mod paths;
 pub mod ssh;
 pub mod ssh_config;
@@ -17,6 +18,7 @@ pub use error::{EngineError, ErrorCode, FieldError};
 pub use filter::VmFilter;
 pub use import::{ImportAction, ImportPlan, ImportSummary, PlannedHost};
 pub use inventory::{Inventory, InventoryEvent};
+pub use jobs::{JobEvent, JobId, Jobs};
 pub use paths::Paths;
 pub use vm::{AuthMethod, Vm, VmDraft, VmId};
 
@@ -28,6 +30,7 @@ pub struct Engine {
     paths: Arc<Paths>,
     inventory: Inventory,
     ssh: ssh::Ssh,
+    jobs: Jobs,
 }
 
 impl Engine {
@@ -50,10 +53,13 @@ impl Engine {
         let store = store::Store::open(&paths.database_file()).await?;
         let ssh = ssh::Ssh::new(ssh_settings, secrets);
         ssh.expire_idle_connections();
+        let inventory = Inventory::new(store.clone());
+        let jobs = Jobs::open(store.pool().clone(), inventory.clone(), &ssh).await?;
         Ok(Self {
             paths: Arc::new(paths),
-            inventory: Inventory::new(store),
+            inventory,
             ssh,
+            jobs,
         })
     }
 
@@ -67,5 +73,9 @@ impl Engine {
 
     pub fn inventory(&self) -> &Inventory {
         &self.inventory
+    }
+
+    pub fn jobs(&self) -> &Jobs {
+        &self.jobs
     }
 }

@@ -96,6 +96,10 @@ impl Store {
         Ok(Self { pool })
     }
 
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     pub async fn list_vms(&self) -> Result<Vec<Vm>, EngineError> {
         let rows: Vec<VmRow> = sqlx::query_as(select_vms!("ORDER BY name COLLATE NOCASE"))
             .fetch_all(&self.pool)

@@ -121,22 +121,15 @@ pub async fn run(
     Ok((end, started.elapsed()))
 }
 
-/// Runs the user's command in the user's own shell, as sshd would, with a run marker in
-/// its environment. Every process it starts inherits the marker (even through `exec`), so
-/// they can all be found again to stop them.
+/// The user's command as sshd runs it (in the user's own shell), with a run marker put
+/// in its environment first. Every process it starts inherits the marker (even through
+/// `exec`), so they can all be found again to stop them. The command follows on its own
+/// line, verbatim: no second shell to start, no quoting to get wrong.
 fn wrap(command: &str, run_id: &str) -> String {
-    format!(
-        "{RUN_ENV}={run_id}; export {RUN_ENV}; exec \"${{SHELL:-/bin/sh}}\" -c {}",
-        shell_quote(command)
-    )
+    format!("export {RUN_ENV}={run_id}\n{command}")
 }
 
 const RUN_ENV: &str = "VMO_RUN_ID";
-
-/// POSIX single-quoting: the text arrives verbatim, whatever it contains.
-pub fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
 
 /// Unique per run; the trailing `.` keeps one id from being a prefix of another.
 fn next_run_id() -> String {

@@ -36,6 +36,8 @@ pub enum HostOutcome {
     Failed { error: SshError },
     /// Cancelled before it could connect.
     Cancelled,
+    /// Never started (a canary or an earlier host failed and the run stops on failure).
+    Skipped { reason: String },
 }
 
 impl HostOutcome {
@@ -119,24 +121,14 @@ async fn run_one(
     cancel: &CancellationToken,
     events: &mpsc::Sender<FanoutEvent>,
 ) -> HostResult {
-    let finish = |outcome, started: Instant| HostResult {
-        index,
-        name: target.name.clone(),
-        outcome,
-        duration: started.elapsed(),
-    };
     let _permit = tokio::select! {
         permit = limit.acquire() => permit.ok(),
-        () = cancel.cancelled() => return finish(HostOutcome::Cancelled, Instant::now()),
-    };
-    let started = Instant::now();
-    let connection = tokio::select! {
-        c = pool.get(target) => c,
-        () = cancel.cancelled() => return finish(HostOutcome::Cancelled, started),
-    };
-    let connection = match connection {
-        Ok(c) => c,
-        Err(error) => return finish(HostOutcome::Failed { error }, started),
+        () = cancel.cancelled() => return HostResult {
+            index,
+            name: target.name.clone(),
+            outcome: HostOutcome::Cancelled,
+            duration: Duration::ZERO,
+        },
     };
     // Forward this host's output, tagged with its index.
     let (tx, mut rx) = mpsc::channel::<Output>(16);
@@ -151,18 +143,41 @@ async fn run_one(
             }
         }
     };
-    let run = async {
-        let result = exec::run(&connection, command, &tx, cancel, options.timeout).await;
-        drop(tx);
-        result
+    let run = run_host(pool, target, command, options.timeout, cancel, tx);
+    let ((outcome, duration), ()) = tokio::join!(run, forward);
+    HostResult {
+        index,
+        name: target.name.clone(),
+        outcome,
+        duration,
+    }
+}
+
+/// Connects to `target` through the pool and runs `command`, its output to `output`
+/// (closed when the run ends). The duration covers connecting (when not pooled) and the run.
+pub async fn run_host(
+    pool: &SshPool,
+    target: &Target,
+    command: &str,
+    timeout: Option<Duration>,
+    cancel: &CancellationToken,
+    output: mpsc::Sender<Output>,
+) -> (HostOutcome, Duration) {
+    let started = Instant::now();
+    let connection = tokio::select! {
+        c = pool.get(target) => c,
+        () = cancel.cancelled() => return (HostOutcome::Cancelled, started.elapsed()),
     };
-    let (result, ()) = tokio::join!(run, forward);
-    match result {
-        Ok((end, _)) => finish(HostOutcome::Ran { end }, started),
+    let connection = match connection {
+        Ok(c) => c,
+        Err(error) => return (HostOutcome::Failed { error }, started.elapsed()),
+    };
+    match exec::run(&connection, command, &output, cancel, timeout).await {
+        Ok((end, _)) => (HostOutcome::Ran { end }, started.elapsed()),
         Err(error) => {
             // The connection may be broken: the next run reconnects.
             pool.discard(target).await;
-            finish(HostOutcome::Failed { error }, started)
+            (HostOutcome::Failed { error }, started.elapsed())
         }
     }
 }

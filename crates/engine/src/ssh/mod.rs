@@ -14,7 +14,7 @@ mod target;
 pub use connect::{Connection, Connector};
 pub use error::{PresentedKey, SshError, SshErrorKind};
 pub use exec::{run, Output, RunEnd};
-pub use fanout::{run_on_hosts, FanoutEvent, HostOutcome, HostResult, RunOptions};
+pub use fanout::{run_host, run_on_hosts, FanoutEvent, HostOutcome, HostResult, RunOptions};
 pub use host_keys::HostKeys;
 pub use pool::SshPool;
 pub use secrets::{KeyringSecrets, MemorySecrets, NoSecrets, SecretRef, Secrets};

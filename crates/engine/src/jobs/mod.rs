@@ -1,0 +1,421 @@
+//! Jobs: runs made into records a user can queue, watch, control, search and come back to.
+//!
+//! A job is one command on a set of VMs with options (concurrency, per-host timeout,
+//! stop-on-failure, canary). Submitting one records it (and its hosts) at once; its hosts
+//! then wait their turn (per job, per VM, globally), run through the SSH pool, and every
+//! byte of output goes to SQLite through one batching writer. Subscribers hear about it
+//! after it is on disk, so what they show can always be reloaded from the database.
+
+mod model;
+mod owner;
+mod runner;
+mod store;
+mod writer;
+
+pub use model::{
+    HostState, JobDetail, JobHost, JobId, JobOptions, JobQuery, JobSpec, JobState, JobSummary,
+    Origin,
+};
+pub use runner::human_bytes;
+pub use vmo_joblog as log;
+
+use crate::error::{EngineError, ErrorCode, FieldError};
+use crate::inventory::Inventory;
+use crate::ssh::{FanoutEvent, HostResult, Ssh, SshError, Target};
+use runner::{Plan, PlannedHost, Shared};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use store::{JobStore, NewHost};
+use tokio::sync::{broadcast, mpsc, Semaphore};
+use tokio_util::sync::CancellationToken;
+use vmo_joblog::{Chunk, JobLog};
+use writer::Writer;
+
+/// Per-host output kept by default; the rest is counted and marked, not stored.
+pub const DEFAULT_OUTPUT_CAP: u64 = 256 << 20;
+/// Host runs at once over all jobs.
+pub const DEFAULT_MAX_PARALLEL_HOSTS: usize = 128;
+/// Chunks read per query when loading a log.
+const CHUNK_PAGE: u32 = 4096;
+
+/// What happened to jobs, announced once it is on disk.
+#[derive(Debug, Clone)]
+pub enum JobEvent {
+    Created(JobSummary),
+    /// Its first host started.
+    Started(JobSummary),
+    HostStarted {
+        job: JobId,
+        host: u32,
+    },
+    HostFinished {
+        job: JobId,
+        host: JobHost,
+    },
+    /// New output, batched (one event per job per writer commit, ~20 per second at most).
+    Output {
+        job: JobId,
+        chunks: Arc<Vec<Chunk>>,
+    },
+    /// `previous`: how the run before it (same command and targets, or the job it
+    /// retried) ended, to tell "fixed" from "still fine".
+    Finished {
+        job: JobSummary,
+        previous: Option<JobState>,
+    },
+}
+
+impl JobEvent {
+    pub fn job(&self) -> JobId {
+        match self {
+            JobEvent::Created(s) | JobEvent::Started(s) => s.id,
+            JobEvent::Finished { job, .. } => job.id,
+            JobEvent::HostStarted { job, .. }
+            | JobEvent::HostFinished { job, .. }
+            | JobEvent::Output { job, .. } => *job,
+        }
+    }
+}
+
+/// A job this process runs, and how to stop it or one of its hosts.
+struct Live {
+    cancel: CancellationToken,
+    hosts: Vec<CancellationToken>,
+}
+
+#[derive(Clone)]
+pub struct Jobs {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: JobStore,
+    inventory: Inventory,
+    shared: Arc<Shared>,
+    events: broadcast::Sender<JobEvent>,
+    live: Mutex<HashMap<JobId, Live>>,
+    owner: String,
+}
+
+impl Jobs {
+    /// Marks jobs whose process ended as interrupted, and starts the writer.
+    pub(crate) async fn open(
+        pool: sqlx::SqlitePool,
+        inventory: Inventory,
+        ssh: &Ssh,
+    ) -> Result<Self, EngineError> {
+        let store = JobStore::new(pool);
+        let interrupted = store
+            .interrupt_orphans(owner::is_alive, runner::now_ms())
+            .await?;
+        if !interrupted.is_empty() {
+            tracing::warn!(?interrupted, "jobs left running by an ended process are marked interrupted");
+        }
+        let (events, _) = broadcast::channel(1024);
+        let shared = Arc::new(Shared {
+            pool: ssh.pool().clone(),
+            writer: Writer::start(store.clone(), events.clone()),
+            host_locks: Mutex::new(HashMap::new()),
+            slots: Arc::new(Semaphore::new(DEFAULT_MAX_PARALLEL_HOSTS)),
+            output_cap: AtomicU64::new(DEFAULT_OUTPUT_CAP),
+        });
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                inventory,
+                shared,
+                events,
+                live: Mutex::new(HashMap::new()),
+                owner: owner::this_process(),
+            }),
+        })
+    }
+
+    /// Every job event from now on. A receiver that lags reloads from the database.
+    pub fn subscribe(&self) -> broadcast::Receiver<JobEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Output kept per host from the next job on.
+    pub fn set_output_cap(&self, bytes: u64) {
+        self.inner
+            .shared
+            .output_cap
+            .store(bytes.max(1), Ordering::Relaxed);
+    }
+
+    pub fn output_cap(&self) -> u64 {
+        self.inner.shared.output_cap.load(Ordering::Relaxed)
+    }
+
+    /// Records the job and starts it in the background.
+    pub async fn submit(&self, spec: JobSpec) -> Result<JobSummary, EngineError> {
+        let (summary, plan) = self.prepare(spec, CancellationToken::new()).await?;
+        let shared = self.inner.shared.clone();
+        let this = self.clone();
+        tokio::spawn(async move {
+            let job = plan.job;
+            runner::run(shared, plan, None).await;
+            this.forget(job);
+        });
+        Ok(summary)
+    }
+
+    /// Records the job and runs it to its end here, passing its output and host results
+    /// to `observer` as they come (awaited: a slow observer slows the run down). `cancel`
+    /// stops it (e.g. Ctrl-C in `vmo`). Returns the job as it ended, once it is on disk.
+    pub async fn run(
+        &self,
+        spec: JobSpec,
+        observer: mpsc::Sender<FanoutEvent>,
+        cancel: CancellationToken,
+    ) -> Result<(JobSummary, Vec<HostResult>), EngineError> {
+        let (summary, plan) = self.prepare(spec, cancel).await?;
+        let job = summary.id;
+        let results = runner::run(self.inner.shared.clone(), plan, Some(observer)).await;
+        self.forget(job);
+        self.flush().await;
+        Ok((self.inner.store.summary(job).await?, results))
+    }
+
+    /// Stops a queued or running job: hosts not started never start, running commands are
+    /// stopped (TERM, grace, KILL).
+    pub fn cancel(&self, job: JobId) -> Result<(), EngineError> {
+        let live = self.live();
+        let running = live.get(&job).ok_or_else(|| self.not_here(job))?;
+        running.cancel.cancel();
+        Ok(())
+    }
+
+    /// Stops one host of a running job; the others go on.
+    pub fn cancel_host(&self, job: JobId, host: u32) -> Result<(), EngineError> {
+        let live = self.live();
+        let running = live.get(&job).ok_or_else(|| self.not_here(job))?;
+        let token = running.hosts.get(host as usize).ok_or_else(|| {
+            EngineError::new(ErrorCode::NotFound, format!("job {job} has no host {host}"))
+        })?;
+        token.cancel();
+        Ok(())
+    }
+
+    /// The spec to run `job` again: all its hosts, or with `failed_only` those that did not
+    /// succeed. Hosts whose VM was deleted since are left out (an error if none is left).
+    pub async fn rerun_spec(
+        &self,
+        job: JobId,
+        failed_only: bool,
+        origin: Origin,
+    ) -> Result<JobSpec, EngineError> {
+        let detail = self.detail(job).await?;
+        if !detail.job.state.is_final() {
+            return Err(EngineError::new(
+                ErrorCode::Conflict,
+                format!("job {job} is still {}", detail.job.state),
+            ));
+        }
+        let chosen: Vec<&JobHost> = detail
+            .hosts
+            .iter()
+            .filter(|h| !failed_only || h.state.needs_retry())
+            .collect();
+        if chosen.is_empty() {
+            return Err(EngineError::new(
+                ErrorCode::Validation,
+                format!("every host of job {job} succeeded: nothing to retry"),
+            ));
+        }
+        let existing = self.inner.inventory.list().await?;
+        let targets: Vec<_> = chosen
+            .iter()
+            .filter_map(|h| h.vm_id)
+            .filter(|id| existing.iter().any(|vm| vm.id == *id))
+            .collect();
+        if targets.is_empty() {
+            return Err(EngineError::new(
+                ErrorCode::NotFound,
+                format!("the VMs of job {job} are no longer in the inventory"),
+            ));
+        }
+        let target_label = if failed_only {
+            let names: Vec<&str> = chosen.iter().map(|h| h.name.as_str()).collect();
+            label_for_names(&names)
+        } else {
+            detail.job.target_label.clone()
+        };
+        Ok(JobSpec {
+            command: detail.job.command,
+            targets,
+            target_label,
+            options: detail.job.options,
+            origin,
+            retry_of: Some(job),
+        })
+    }
+
+    pub async fn list(&self, query: &JobQuery) -> Result<Vec<JobSummary>, EngineError> {
+        self.inner.store.list(query).await
+    }
+
+    pub async fn detail(&self, job: JobId) -> Result<JobDetail, EngineError> {
+        let mut detail = self.inner.store.detail(job).await?;
+        // Host rows keep the VM id; a deleted VM shows as such.
+        let existing = self.inner.inventory.list().await?;
+        for host in &mut detail.hosts {
+            if host.vm_id.is_some_and(|id| !existing.iter().any(|vm| vm.id == id)) {
+                host.vm_id = None;
+            }
+        }
+        Ok(detail)
+    }
+
+    /// Output chunks after chunk id `after` (0: from the start), at most `limit`.
+    pub async fn chunks(&self, job: JobId, after: i64, limit: u32) -> Result<Vec<Chunk>, EngineError> {
+        self.inner.store.chunks(job, after, limit).await
+    }
+
+    /// The whole output of a job as lines (partial last lines of finished hosts completed).
+    pub async fn log(&self, job: JobId) -> Result<(JobDetail, JobLog), EngineError> {
+        let detail = self.inner.store.detail(job).await?;
+        let mut log = JobLog::new(detail.hosts.iter().map(|h| h.name.clone()).collect());
+        loop {
+            let chunks = self.chunks(job, log.last_chunk_id(), CHUNK_PAGE).await?;
+            for chunk in &chunks {
+                log.push(chunk);
+            }
+            if (chunks.len() as u32) < CHUNK_PAGE {
+                break;
+            }
+        }
+        for host in detail.hosts.iter().filter(|h| h.state.is_final()) {
+            log.flush_host(host.host);
+        }
+        Ok((detail, log))
+    }
+
+    /// Returns once everything reported so far is on disk.
+    pub async fn flush(&self) {
+        self.inner.shared.writer.flush().await;
+    }
+
+    async fn prepare(
+        &self,
+        spec: JobSpec,
+        cancel: CancellationToken,
+    ) -> Result<(JobSummary, Plan), EngineError> {
+        validate(&spec)?;
+        let everyone = self.inner.inventory.list().await?;
+        let mut hosts = Vec::new();
+        let mut planned = Vec::new();
+        for (index, id) in spec.targets.iter().enumerate() {
+            let vm = everyone.iter().find(|vm| vm.id == *id).ok_or_else(|| {
+                EngineError::new(
+                    ErrorCode::NotFound,
+                    format!("VM #{} is no longer in the inventory", id.0),
+                )
+            })?;
+            let target = Target::resolve(vm, &everyone);
+            hosts.push(NewHost {
+                vm_id: Some(vm.id),
+                name: vm.name.clone(),
+                failed: target.as_ref().err().map(|e: &SshError| e.message.clone()),
+            });
+            planned.push((index as u32, vm.name.clone(), vm.id, target));
+        }
+        let now = runner::now_ms();
+        let job = self
+            .inner
+            .store
+            .create(&spec, &hosts, &self.inner.owner, now)
+            .await?;
+        let planned: Vec<PlannedHost> = planned
+            .into_iter()
+            .map(|(index, name, vm, target)| PlannedHost {
+                index,
+                name,
+                lock_key: format!("vm:{}", vm.0),
+                target,
+                cancel: cancel.child_token(),
+            })
+            .collect();
+        self.live().insert(
+            job,
+            Live {
+                cancel: cancel.clone(),
+                hosts: planned.iter().map(|h| h.cancel.clone()).collect(),
+            },
+        );
+        let summary = self.inner.store.summary(job).await?;
+        let _ = self.inner.events.send(JobEvent::Created(summary.clone()));
+        tracing::info!(%job, hosts = planned.len(), "job submitted");
+        Ok((
+            summary,
+            Plan {
+                job,
+                command: spec.command.into(),
+                options: spec.options,
+                hosts: planned,
+                cancel,
+            },
+        ))
+    }
+
+    fn live(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, Live>> {
+        self.inner.live.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn forget(&self, job: JobId) {
+        self.live().remove(&job);
+    }
+
+    fn not_here(&self, job: JobId) -> EngineError {
+        EngineError::new(
+            ErrorCode::Conflict,
+            format!("job {job} is not running in this process (finished, or started by another program)"),
+        )
+    }
+}
+
+fn validate(spec: &JobSpec) -> Result<(), EngineError> {
+    let mut fields = Vec::new();
+    if spec.command.trim().is_empty() {
+        fields.push(FieldError {
+            field: "command",
+            message: "type a command to run".into(),
+        });
+    }
+    if spec.targets.is_empty() {
+        fields.push(FieldError {
+            field: "targets",
+            message: "choose at least one VM".into(),
+        });
+    }
+    if spec.options.concurrency == 0 {
+        fields.push(FieldError {
+            field: "concurrency",
+            message: "must be at least 1".into(),
+        });
+    }
+    if spec.options.timeout.is_some_and(|t| t.is_zero()) {
+        fields.push(FieldError {
+            field: "timeout",
+            message: "must be more than 0 seconds".into(),
+        });
+    }
+    if fields.is_empty() {
+        Ok(())
+    } else {
+        Err(EngineError::validation(fields))
+    }
+}
+
+/// "web-1", "web-1, web-2, db-1", "web-1, web-2 and 8 more".
+pub fn label_for_names(names: &[&str]) -> String {
+    match names {
+        [] => "no VMs".into(),
+        [one] => (*one).to_string(),
+        _ if names.len() <= 3 => names.join(", "),
+        _ => format!("{} and {} more", names[..2].join(", "), names.len() - 2),
+    }
+}
+

@@ -1,0 +1,225 @@
+//! What a job is: a command on a set of VMs with options, its state, and each host's.
+
+use crate::vm::VmId;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobId(pub i64);
+
+impl std::fmt::Display for JobId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// Declares a state enum with its stable text form (stored in SQLite, shown in `--json`).
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// A job's state. Queued and running are live; the rest are final.
+    JobState {
+        Queued => "queued",
+        Running => "running",
+        Succeeded => "succeeded",
+        Failed => "failed",
+        Cancelled => "cancelled",
+        TimedOut => "timed_out",
+        Interrupted => "interrupted",
+    }
+);
+
+impl JobState {
+    pub fn is_final(self) -> bool {
+        !matches!(self, JobState::Queued | JobState::Running)
+    }
+}
+
+text_enum!(
+    /// One host's state within a job.
+    HostState {
+        Queued => "queued",
+        Running => "running",
+        Succeeded => "succeeded",
+        /// Ran and exited non-zero or was killed by a signal, or could not log in.
+        Failed => "failed",
+        /// Could not be reached at all (DNS, refused, connect timeout, network).
+        Unreachable => "unreachable",
+        Cancelled => "cancelled",
+        TimedOut => "timed_out",
+        /// Its process (the app or `vmo`) ended while it ran.
+        Interrupted => "interrupted",
+        /// Never started: the canary or an earlier host failed with stop-on-failure.
+        Skipped => "skipped",
+    }
+);
+
+impl HostState {
+    pub fn is_final(self) -> bool {
+        !matches!(self, HostState::Queued | HostState::Running)
+    }
+
+    /// What "retry failed" runs again: every final state but success.
+    pub fn needs_retry(self) -> bool {
+        self.is_final() && self != HostState::Succeeded
+    }
+}
+
+text_enum!(
+    /// Who started a job.
+    Origin {
+        App => "app",
+        Cli => "cli",
+    }
+);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobOptions {
+    /// Hosts of this job running at once.
+    pub concurrency: usize,
+    /// Per host, from the start of its command.
+    #[serde(with = "millis_opt")]
+    pub timeout: Option<Duration>,
+    /// After a host fails, start no more hosts (running ones finish).
+    pub stop_on_failure: bool,
+    /// Run the first host alone; the others only if it succeeds.
+    pub canary: bool,
+}
+
+impl Default for JobOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 64,
+            timeout: None,
+            stop_on_failure: false,
+            canary: false,
+        }
+    }
+}
+
+mod millis_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&(d.as_millis() as u64)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
+    }
+}
+
+/// What to run, where, how. Targets are VMs of the inventory, resolved when submitted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobSpec {
+    pub command: String,
+    pub targets: Vec<VmId>,
+    /// How the targets were chosen, for people: "web-1", "tag:prod", "3 VMs".
+    pub target_label: String,
+    pub options: JobOptions,
+    pub origin: Origin,
+    pub retry_of: Option<JobId>,
+}
+
+/// A job as lists show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobSummary {
+    pub id: JobId,
+    pub command: String,
+    pub origin: Origin,
+    pub target_label: String,
+    pub options: JobOptions,
+    pub state: JobState,
+    pub retry_of: Option<JobId>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub hosts_total: u32,
+    /// Hosts in a final state.
+    pub hosts_done: u32,
+    pub hosts_succeeded: u32,
+}
+
+impl JobSummary {
+    /// Wall time so far (running) or in all (finished), in milliseconds.
+    pub fn duration_ms(&self, now_ms: i64) -> Option<i64> {
+        let start = self.started_at?;
+        Some(self.finished_at.unwrap_or(now_ms).saturating_sub(start).max(0))
+    }
+}
+
+/// One host of a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobHost {
+    /// Position in the job (what output chunks refer to).
+    pub host: u32,
+    /// None once the VM was deleted from the inventory.
+    pub vm_id: Option<VmId>,
+    pub name: String,
+    pub state: HostState,
+    pub exit_code: Option<i64>,
+    pub signal: Option<String>,
+    pub error: Option<String>,
+    /// The SSH error kind (`refused`, `auth_failed`, ...), when it failed to connect.
+    pub error_kind: Option<String>,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    /// Output bytes kept (up to the cap).
+    pub out_bytes: i64,
+    pub truncated: bool,
+}
+
+impl JobHost {
+    pub fn duration_ms(&self) -> Option<i64> {
+        Some(self.finished_at?.saturating_sub(self.started_at?).max(0))
+    }
+}
+
+/// A job with all its hosts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobDetail {
+    pub job: JobSummary,
+    pub hosts: Vec<JobHost>,
+}
+
+/// Which jobs a list shows. Empty = the most recent ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobQuery {
+    pub states: Vec<JobState>,
+    /// Jobs that ran on this VM.
+    pub vm: Option<VmId>,
+    /// Case-insensitive substring of the command, target label or a host name.
+    pub text: Option<String>,
+    pub limit: Option<u32>,
+}

@@ -1,0 +1,203 @@
+//! Grouping hosts by identical output, the summary line, and the outlier diff.
+
+use vmo_joblog::{
+    diff_hosts, group_hosts, group_summary, Chunk, DiffLine, DiffTag, JobLog, OutputGroup,
+    Stream,
+};
+
+/// A log whose host `i` printed `outputs[i]` on stdout (and nothing else).
+fn log_with(outputs: &[&str]) -> JobLog {
+    let mut log = JobLog::new((0..outputs.len()).map(|i| format!("h{i}")).collect());
+    for (host, output) in outputs.iter().enumerate() {
+        log.push(&Chunk {
+            id: host as i64 + 1,
+            host: host as u32,
+            stream: Stream::Stdout,
+            at_ms: host as i64,
+            data: output.as_bytes().to_vec(),
+        });
+    }
+    log.flush_all();
+    log
+}
+
+fn push(log: &mut JobLog, host: u32, stream: Stream, data: &str) {
+    let id = log.last_chunk_id() + 1;
+    log.push(&Chunk {
+        id,
+        host,
+        stream,
+        at_ms: 0,
+        data: data.as_bytes().to_vec(),
+    });
+}
+
+fn group(hosts: &[u32], lines: usize) -> OutputGroup {
+    OutputGroup {
+        hosts: hosts.to_vec(),
+        lines,
+    }
+}
+
+#[test]
+fn three_identical_and_two_different() {
+    let log = log_with(&[
+        "ok\nversion 1.2\n",
+        "failed\n",
+        "ok\nversion 1.2\n",
+        "ok\nversion 1.3\n",
+        "ok\nversion 1.2\n",
+    ]);
+    let groups = group_hosts(&log, &[0, 1, 2, 3, 4]);
+    assert_eq!(groups, [group(&[0, 2, 4], 2), group(&[1], 1), group(&[3], 2)]);
+    assert_eq!(group_summary(&groups), "identical on 3 hosts, 2 differ");
+}
+
+#[test]
+fn all_identical() {
+    let log = log_with(&["same\n"; 5]);
+    let groups = group_hosts(&log, &[4, 3, 2, 1, 0]);
+    assert_eq!(groups, [group(&[0, 1, 2, 3, 4], 1)]);
+    assert_eq!(group_summary(&groups), "identical on all 5 hosts");
+}
+
+#[test]
+fn all_differ() {
+    let log = log_with(&["a\n", "b\n", "c\n"]);
+    let groups = group_hosts(&log, &[0, 1, 2]);
+    assert_eq!(groups, [group(&[0], 1), group(&[1], 1), group(&[2], 1)]);
+    assert_eq!(group_summary(&groups), "all 3 hosts differ");
+}
+
+#[test]
+fn ties_go_to_the_lowest_host() {
+    let log = log_with(&["b\n", "a\n", "b\n", "a\n"]);
+    let groups = group_hosts(&log, &[0, 1, 2, 3]);
+    assert_eq!(groups, [group(&[0, 2], 1), group(&[1, 3], 1)]);
+    assert_eq!(group_summary(&groups), "identical on 2 hosts, 2 differ");
+}
+
+#[test]
+fn only_the_given_hosts_count_once_each() {
+    let log = log_with(&["x\n", "y\n", "x\n", "x\n"]);
+    let groups = group_hosts(&log, &[1, 2, 2, 3]);
+    assert_eq!(groups, [group(&[2, 3], 1), group(&[1], 1)]);
+    assert_eq!(group_summary(&groups), "identical on 2 hosts, 1 differs");
+}
+
+#[test]
+fn hosts_without_output_form_their_own_group() {
+    let log = log_with(&["", "out\n", ""]);
+    let groups = group_hosts(&log, &[0, 1, 2]);
+    assert_eq!(groups, [group(&[0, 2], 0), group(&[1], 1)]);
+}
+
+#[test]
+fn markers_are_ignored_and_streams_compared_apart() {
+    let mut log = JobLog::new(vec!["a".into(), "b".into(), "c".into()]);
+    // a and b print the same, interleaved differently and with an engine note on b.
+    push(&mut log, 0, Stream::Stdout, "out 1\n");
+    push(&mut log, 0, Stream::Stderr, "err 1\n");
+    push(&mut log, 0, Stream::Stdout, "out 2\n");
+    push(&mut log, 1, Stream::Stderr, "err 1\n");
+    push(&mut log, 1, Stream::Stdout, "out 1\nout 2\n");
+    push(&mut log, 1, Stream::Marker, "[reconnected]");
+    // c prints the same lines, but "err 1" on stdout.
+    push(&mut log, 2, Stream::Stdout, "out 1\nerr 1\nout 2\n");
+    let groups = group_hosts(&log, &[0, 1, 2]);
+    assert_eq!(groups, [group(&[0, 1], 3), group(&[2], 3)]);
+}
+
+#[test]
+fn summary_edge_cases() {
+    assert_eq!(group_summary(&[]), "no hosts");
+    assert_eq!(group_summary(&[group(&[7], 3)]), "1 host");
+    assert_eq!(
+        group_summary(&[group(&[0, 1, 2, 3], 1), group(&[4], 1)]),
+        "identical on 4 hosts, 1 differs"
+    );
+}
+
+fn diff_line(tag: DiffTag, text: &str) -> DiffLine {
+    DiffLine {
+        tag,
+        stream: Stream::Stdout,
+        text: text.to_owned(),
+    }
+}
+
+#[test]
+fn diff_shows_one_changed_line_as_removed_and_added() {
+    let log = log_with(&[
+        "kernel 6.1\nuptime ok\nversion 1.2\ndisk ok\n",
+        "kernel 6.1\nuptime ok\nversion 1.3\ndisk ok\n",
+    ]);
+    assert_eq!(
+        diff_hosts(&log, 0, 1),
+        [
+            diff_line(DiffTag::Same, "kernel 6.1"),
+            diff_line(DiffTag::Same, "uptime ok"),
+            diff_line(DiffTag::Removed, "version 1.2"),
+            diff_line(DiffTag::Added, "version 1.3"),
+            diff_line(DiffTag::Same, "disk ok"),
+        ]
+    );
+}
+
+#[test]
+fn diff_of_identical_output_is_all_same() {
+    let log = log_with(&["a\nb\n", "a\nb\n"]);
+    let diff = diff_hosts(&log, 0, 1);
+    assert_eq!(diff.len(), 2);
+    assert!(diff.iter().all(|line| line.tag == DiffTag::Same));
+}
+
+#[test]
+fn diff_covers_stderr_after_stdout_and_skips_markers() {
+    let mut log = JobLog::new(vec!["a".into(), "b".into()]);
+    push(&mut log, 0, Stream::Stdout, "same\n");
+    push(&mut log, 1, Stream::Stdout, "same\nextra\n");
+    push(&mut log, 0, Stream::Stderr, "warn\n");
+    push(&mut log, 1, Stream::Marker, "[note]");
+    let diff = diff_hosts(&log, 0, 1);
+    let stderr_removed = DiffLine {
+        tag: DiffTag::Removed,
+        stream: Stream::Stderr,
+        text: "warn".to_owned(),
+    };
+    assert_eq!(
+        diff,
+        [
+            diff_line(DiffTag::Same, "same"),
+            diff_line(DiffTag::Added, "extra"),
+            stderr_removed,
+        ]
+    );
+}
+
+#[test]
+fn grouping_a_large_log_is_linear_enough() {
+    // 200 hosts × 500 lines: every host but one prints the same.
+    let lines: String = (0..500).map(|i| format!("line {i}\n")).collect();
+    let mut outputs = vec![lines.as_str(); 200];
+    let odd = lines.replace("line 250\n", "line 250 changed\n");
+    outputs[17] = &odd;
+    let log = log_with(&outputs);
+    let hosts: Vec<u32> = (0..200).collect();
+    let groups = group_hosts(&log, &hosts);
+    assert_eq!(groups.len(), 2);
+    assert_eq!(groups[0].hosts.len(), 199);
+    assert_eq!(groups[1], group(&[17], 500));
+    assert_eq!(group_summary(&groups), "identical on 199 hosts, 1 differs");
+    let changed: Vec<DiffLine> = diff_hosts(&log, groups[0].hosts[0], 17)
+        .into_iter()
+        .filter(|line| line.tag != DiffTag::Same)
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            diff_line(DiffTag::Removed, "line 250"),
+            diff_line(DiffTag::Added, "line 250 changed"),
+        ]
+    );
+}
