@@ -135,7 +135,9 @@ pub async fn run_job(
             .iter()
             .filter(|r| matches!(&r.outcome, HostOutcome::Failed { error } if error.kind.is_unreachable()))
             .count();
-        let job = job.map(|j: JobSummary| format!("job {}: ", j.id)).unwrap_or_default();
+        let job = job
+            .map(|j: JobSummary| format!("job {}: ", j.id))
+            .unwrap_or_default();
         eprintln!(
             "vmo: {job}{failed} of {} hosts failed ({unreachable} unreachable)",
             names.len()

@@ -151,7 +151,11 @@ async fn show(engine: &Engine, job: JobId, json: bool) -> anyhow::Result<ExitCod
     let j: &JobSummary = &detail.job;
     writeln!(out, "job {}: {}", j.id, j.state)?;
     writeln!(out, "command:  {}", j.command)?;
-    writeln!(out, "targets:  {} ({} hosts)", j.target_label, j.hosts_total)?;
+    writeln!(
+        out,
+        "targets:  {} ({} hosts)",
+        j.target_label, j.hosts_total
+    )?;
     writeln!(out, "started:  {} by {}", utc_time(j.created_at), j.origin)?;
     if let Some(ms) = j.duration_ms(now_ms()) {
         writeln!(out, "duration: {}", seconds(ms))?;
@@ -164,14 +168,22 @@ async fn show(engine: &Engine, job: JobId, json: bool) -> anyhow::Result<ExitCod
         o.timeout
             .map(|t| format!("{} s", t.as_secs_f64()))
             .unwrap_or_else(|| "none".into()),
-        if o.stop_on_failure { ", stop on failure" } else { "" },
+        if o.stop_on_failure {
+            ", stop on failure"
+        } else {
+            ""
+        },
         if o.canary { ", canary" } else { "" },
     )?;
     if let Some(of) = j.retry_of {
         writeln!(out, "retry of: job {of}")?;
     }
     writeln!(out)?;
-    writeln!(out, "{:<20}  {:<11}  {:>6}  {:>9}  DETAIL", "HOST", "STATE", "EXIT", "DURATION")?;
+    writeln!(
+        out,
+        "{:<20}  {:<11}  {:>6}  {:>9}  DETAIL",
+        "HOST", "STATE", "EXIT", "DURATION"
+    )?;
     for h in &detail.hosts {
         let exit = h
             .exit_code

@@ -1423,3 +1423,182 @@ fn repeat_reuses_one_connection() {
     assert_eq!(out.stderr_lines().len(), 3, "{out}");
     assert_eq!(fleet.accepted_logins(0), 2);
 }
+
+// --- 10. jobs: history, logs, export, retry, interrupted ---------------------------------
+
+#[test]
+fn exec_is_recorded_and_job_commands_read_it_back() {
+    let _lock = shared();
+    let fleet = Fleet::start(3);
+    let ctx = Ctx::with_fleet(&fleet);
+    let port2 = fleet.hosts()[2].port();
+    let command = format!(
+        "echo hello; echo 'error 42' >&2; case \"$SSH_CONNECTION\" in *\" {port2}\") exit 3;; esac"
+    );
+    ctx.run(&["exec", "--all", "--", &command]).assert_code(1);
+
+    let out = ctx.run(&["job", "list", "--json"]);
+    out.assert_code(0);
+    let jobs: Value = serde_json::from_str(&out.stdout()).unwrap();
+    assert_eq!(jobs[0]["id"], 1, "{out}");
+    assert_eq!(jobs[0]["state"], "failed");
+    assert_eq!(jobs[0]["origin"], "cli");
+    assert_eq!(jobs[0]["hosts_total"], 3);
+    assert_eq!(jobs[0]["hosts_succeeded"], 2);
+    let table = ctx.run(&["job", "list", "--state", "failed"]);
+    assert!(table.stdout().contains("failed"), "{table}");
+    assert!(table.stdout().contains("2/3"), "{table}");
+    let none = ctx.run(&["job", "list", "--state", "succeeded"]);
+    assert_eq!(none.stdout_lines().len(), 1, "header only: {none}");
+    let bad = ctx.run(&["job", "list", "--state", "done"]);
+    bad.assert_code(2);
+    assert!(bad.stderr.contains("unknown state \"done\""), "{bad}");
+
+    let show = ctx.run(&["job", "show", "1"]);
+    show.assert_code(0);
+    assert!(show.stdout().contains("job #1: failed"), "{show}");
+    let host2 = show
+        .stdout_lines()
+        .into_iter()
+        .find(|l| l.starts_with("host2"))
+        .unwrap();
+    assert!(host2.contains("failed") && host2.contains(" 3 "), "{host2}");
+
+    let logs = ctx.run(&["job", "logs", "1", "--host", "host1"]);
+    assert_eq!(
+        logs.stdout(),
+        "host1: hello\nhost1 [stderr]: error 42\n",
+        "{logs}"
+    );
+    let grep = ctx.run(&["job", "logs", "1", "--grep", "^error [0-9]+$"]);
+    assert_eq!(grep.stdout_lines().len(), 3, "{grep}");
+    let stderr_only = ctx.run(&["job", "logs", "1", "--stream", "stdout", "--host", "host0"]);
+    assert_eq!(stderr_only.stdout(), "host0: hello\n");
+    let bad = ctx.run(&["job", "logs", "1", "--grep", "(unclosed"]);
+    bad.assert_code(2);
+    assert!(bad.stderr.contains("bad --grep pattern"), "{bad}");
+    let bad = ctx.run(&["job", "logs", "1", "--host", "nope"]);
+    assert!(bad.stderr.contains("job #1 has no host \"nope\""), "{bad}");
+
+    // Exports.
+    let csv = ctx.path().join("summary.csv");
+    ctx.run(&[
+        "job",
+        "export",
+        "1",
+        "--format",
+        "csv",
+        "-o",
+        csv.to_str().unwrap(),
+    ])
+    .assert_code(0);
+    let text = fs::read_to_string(&csv).unwrap();
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.len(), 4, "{text}");
+    assert!(rows[0].starts_with("host,state,exit_code"), "{text}");
+    assert!(rows[3].starts_with("host2,failed,3,"), "{text}");
+    let jsonl = ctx.path().join("log.jsonl");
+    ctx.run(&[
+        "job",
+        "export",
+        "1",
+        "--format",
+        "jsonl",
+        "--stream",
+        "stderr",
+        "-o",
+        jsonl.to_str().unwrap(),
+    ])
+    .assert_code(0);
+    let lines: Vec<Value> = fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert!(lines
+        .iter()
+        .all(|l| l["stream"] == "stderr" && l["line"] == "error 42"));
+    let txt = ctx.path().join("log.txt");
+    ctx.run(&[
+        "job",
+        "export",
+        "1",
+        "--format",
+        "text",
+        "-o",
+        txt.to_str().unwrap(),
+    ])
+    .assert_code(0);
+    assert_eq!(fs::read_to_string(&txt).unwrap().lines().count(), 6);
+
+    // Retry the failed host with the same command: only host2 runs, as job #2.
+    let retry = ctx.run(&["job", "retry", "1", "--failed"]);
+    retry.assert_code(1);
+    assert_eq!(retry.stdout(), "host2: hello\n", "{retry}");
+    let show = ctx.run(&["job", "show", "2", "--json"]);
+    let detail: Value = serde_json::from_str(&show.stdout()).unwrap();
+    assert_eq!(detail["job"]["retry_of"], 1);
+    assert_eq!(detail["hosts"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_job_killed_mid_run_is_interrupted_with_its_output_kept() {
+    let _lock = shared();
+    let fleet = Fleet::start(2);
+    let ctx = Ctx::with_fleet(&fleet);
+    let mut child = ctx
+        .command(&["exec", "--all", "--", "seq 1 500; sleep 60"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Read until every host printed its last line, so the output was received...
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = 0;
+    let mut line = String::new();
+    while seen < 2 {
+        line.clear();
+        assert!(stdout.read_line(&mut line).unwrap() > 0);
+        if line.ends_with(": 500\n") {
+            seen += 1;
+        }
+    }
+    // ...and the writer's periodic commit put it on disk, then kill it hard.
+    thread::sleep(Duration::from_millis(500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // The next start of anything on this data dir marks the job interrupted.
+    let show = ctx.run(&["job", "show", "1", "--json"]);
+    let detail: Value = serde_json::from_str(&show.stdout()).unwrap();
+    assert_eq!(detail["job"]["state"], "interrupted", "{show}");
+    for host in detail["hosts"].as_array().unwrap() {
+        assert_eq!(host["state"], "interrupted", "{show}");
+    }
+    let logs = ctx.run(&["job", "logs", "1", "--host", "host1"]);
+    let expected: String = (1..=500).map(|i| format!("host1: {i}\n")).collect();
+    assert_eq!(logs.stdout(), expected);
+}
+
+#[test]
+fn logs_follow_prints_until_the_job_ends() {
+    let _lock = shared();
+    let fleet = Fleet::start(1);
+    let ctx = Ctx::with_fleet(&fleet);
+    let mut exec = ctx
+        .command(&["exec", "--all", "--", "echo first; sleep 1.5; echo second"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(20), || {
+        ctx.run(&["job", "logs", "1"]).stdout().contains("first")
+    }));
+    let follow = run(
+        ctx.command(&["job", "logs", "1", "--follow"]),
+        Duration::from_secs(30),
+    );
+    follow.assert_code(0);
+    assert_eq!(follow.stdout(), "host0: first\nhost0: second\n", "{follow}");
+    assert!(exec.wait().unwrap().success());
+}

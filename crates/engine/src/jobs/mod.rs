@@ -110,7 +110,10 @@ impl Jobs {
             .interrupt_orphans(owner::is_alive, runner::now_ms())
             .await?;
         if !interrupted.is_empty() {
-            tracing::warn!(?interrupted, "jobs left running by an ended process are marked interrupted");
+            tracing::warn!(
+                ?interrupted,
+                "jobs left running by an ended process are marked interrupted"
+            );
         }
         let (events, _) = broadcast::channel(1024);
         let shared = Arc::new(Shared {
@@ -262,7 +265,10 @@ impl Jobs {
         // Host rows keep the VM id; a deleted VM shows as such.
         let existing = self.inner.inventory.list().await?;
         for host in &mut detail.hosts {
-            if host.vm_id.is_some_and(|id| !existing.iter().any(|vm| vm.id == id)) {
+            if host
+                .vm_id
+                .is_some_and(|id| !existing.iter().any(|vm| vm.id == id))
+            {
                 host.vm_id = None;
             }
         }
@@ -270,7 +276,12 @@ impl Jobs {
     }
 
     /// Output chunks after chunk id `after` (0: from the start), at most `limit`.
-    pub async fn chunks(&self, job: JobId, after: i64, limit: u32) -> Result<Vec<Chunk>, EngineError> {
+    pub async fn chunks(
+        &self,
+        job: JobId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Chunk>, EngineError> {
         self.inner.store.chunks(job, after, limit).await
     }
 
@@ -418,4 +429,3 @@ pub fn label_for_names(names: &[&str]) -> String {
         _ => format!("{} and {} more", names[..2].join(", "), names.len() - 2),
     }
 }
-

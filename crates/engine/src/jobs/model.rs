@@ -175,7 +175,12 @@ impl JobSummary {
     /// Wall time so far (running) or in all (finished), in milliseconds.
     pub fn duration_ms(&self, now_ms: i64) -> Option<i64> {
         let start = self.started_at?;
-        Some(self.finished_at.unwrap_or(now_ms).saturating_sub(start).max(0))
+        Some(
+            self.finished_at
+                .unwrap_or(now_ms)
+                .saturating_sub(start)
+                .max(0),
+        )
     }
 }
 

@@ -41,9 +41,16 @@ mod tests {
         let me = this_process();
         assert!(is_alive(&me), "{me}");
         let (pid, _) = me.split_once(':').unwrap();
-        assert!(!is_alive(&format!("{pid}:1")), "another start time is another process");
+        assert!(
+            !is_alive(&format!("{pid}:1")),
+            "another start time is another process"
+        );
         let mut child = std::process::Command::new("true").spawn().unwrap();
-        let dead = format!("{}:{}", child.id(), start_time(child.id()).unwrap_or_default());
+        let dead = format!(
+            "{}:{}",
+            child.id(),
+            start_time(child.id()).unwrap_or_default()
+        );
         child.wait().unwrap();
         assert!(!is_alive(&dead));
         assert!(!is_alive("garbage"));

@@ -408,15 +408,21 @@ mod tests {
             outcome,
             duration: Duration::ZERO,
         };
-        let ok = || host(HostOutcome::Ran {
-            end: RunEnd::Exited { code: 0 },
-        });
-        let timed_out = || host(HostOutcome::Ran {
-            end: RunEnd::TimedOut,
-        });
-        let failed = || host(HostOutcome::Ran {
-            end: RunEnd::Exited { code: 2 },
-        });
+        let ok = || {
+            host(HostOutcome::Ran {
+                end: RunEnd::Exited { code: 0 },
+            })
+        };
+        let timed_out = || {
+            host(HostOutcome::Ran {
+                end: RunEnd::TimedOut,
+            })
+        };
+        let failed = || {
+            host(HostOutcome::Ran {
+                end: RunEnd::Exited { code: 2 },
+            })
+        };
         assert_eq!(job_state(false, &[ok(), ok()]), JobState::Succeeded);
         assert_eq!(job_state(false, &[ok(), timed_out()]), JobState::TimedOut);
         assert_eq!(job_state(false, &[timed_out(), failed()]), JobState::Failed);

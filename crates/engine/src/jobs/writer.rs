@@ -111,7 +111,10 @@ impl Batch {
             // Append to this host's previous chunk when it is of the same stream and
             // nothing of this host came between: order per host stays exact.
             if let Some(&index) = key.as_ref().and_then(|k| self.last_of_host.get(k)) {
-                if let Some(Write::Output { chunk: previous, .. }) = self.writes.get_mut(index) {
+                if let Some(Write::Output {
+                    chunk: previous, ..
+                }) = self.writes.get_mut(index)
+                {
                     if previous.stream == chunk.stream
                         && previous.data.len() + chunk.data.len() <= MAX_CHUNK_BYTES
                     {
