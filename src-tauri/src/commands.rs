@@ -4,6 +4,9 @@
 use crate::AppState;
 use std::path::PathBuf;
 use tauri::State;
+use vmo_engine::jobs::{
+    JobDetail, JobId, JobOptions, JobQuery, JobSpec, JobState, JobSummary, Origin,
+};
 use vmo_engine::ssh::{ConnectionTest, PresentedKey, Target};
 use vmo_engine::{EngineError, ErrorCode, ImportPlan, ImportSummary, Paths, Vm, VmDraft, VmId};
 
@@ -123,4 +126,87 @@ pub fn host_key_trust(
         .host_keys()
         .trust(&key, always)
         .map_err(Into::into)
+}
+
+/// Jobs, newest first. `states`: e.g. `["running", "failed"]`; `vm`: jobs that ran on it;
+/// `text`: in the command, targets or host names.
+#[tauri::command]
+pub async fn job_list(
+    state: State<'_, AppState>,
+    states: Option<Vec<JobState>>,
+    vm: Option<VmId>,
+    text: Option<String>,
+    limit: Option<u32>,
+) -> CommandResult<Vec<JobSummary>> {
+    let query = JobQuery {
+        states: states.unwrap_or_default(),
+        vm,
+        text,
+        limit,
+    };
+    state.engine.jobs().list(&query).await
+}
+
+#[tauri::command]
+pub async fn job_get(state: State<'_, AppState>, id: JobId) -> CommandResult<JobDetail> {
+    state.engine.jobs().detail(id).await
+}
+
+/// Queues `command` on the VMs `targets`; it starts as soon as its hosts' turns come.
+#[tauri::command]
+pub async fn job_submit(
+    state: State<'_, AppState>,
+    command: String,
+    targets: Vec<VmId>,
+    target_label: Option<String>,
+    options: Option<JobOptions>,
+) -> CommandResult<JobSummary> {
+    let target_label = match target_label {
+        Some(label) => label,
+        None => {
+            let inventory = state.engine.inventory().list().await?;
+            let names: Vec<&str> = targets
+                .iter()
+                .filter_map(|id| inventory.iter().find(|vm| vm.id == *id))
+                .map(|vm| vm.name.as_str())
+                .collect();
+            vmo_engine::jobs::label_for_names(&names)
+        }
+    };
+    let spec = JobSpec {
+        command,
+        targets,
+        target_label,
+        options: options.unwrap_or_default(),
+        origin: Origin::App,
+        retry_of: None,
+    };
+    state.engine.jobs().submit(spec).await
+}
+
+/// Cancels a job, or with `host` (its index in the job) only that host.
+#[tauri::command]
+pub fn job_cancel(state: State<'_, AppState>, id: JobId) -> CommandResult<()> {
+    state.engine.jobs().cancel(id)
+}
+
+#[tauri::command]
+pub fn job_cancel_host(state: State<'_, AppState>, id: JobId, host: u32) -> CommandResult<()> {
+    state.engine.jobs().cancel_host(id, host)
+}
+
+/// Runs a finished job again as a new job: every host, or with `failed_only` those that
+/// did not succeed.
+#[tauri::command]
+pub async fn job_retry(
+    state: State<'_, AppState>,
+    id: JobId,
+    failed_only: bool,
+) -> CommandResult<JobSummary> {
+    let spec = state
+        .engine
+        .jobs()
+        .rerun_spec(id, failed_only, Origin::App)
+        .await?;
+    state.engine.jobs().submit(spec).await
 }

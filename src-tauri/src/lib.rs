@@ -3,7 +3,9 @@
 //! the tray.
 
 pub mod commands;
+mod desktop;
 pub mod events;
+pub mod job_watch;
 mod logging;
 mod preferences;
 mod tray;
@@ -37,22 +39,32 @@ pub fn run() -> anyhow::Result<()> {
 
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::default().build())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init())
         .invoke_handler(invoke_handler())
         .setup(move |app| {
             let handle = app.handle().clone();
-            let prefs = Arc::new(preferences::StorePreferences::open(
-                &handle,
-                &paths.data_dir().join("settings.json"),
-            )?);
+            let prefs: Arc<dyn vmo_ui::Preferences> =
+                Arc::new(preferences::StorePreferences::open(
+                    &handle,
+                    &paths.data_dir().join("settings.json"),
+                )?);
+            engine
+                .jobs()
+                .set_output_cap(prefs.output_cap_mib().saturating_mul(1 << 20));
             let ui = tauri::async_runtime::block_on(vmo_ui::UiServer::start(
                 "VM Orchestrator",
                 vmo_ui::make_dom(vmo_ui::UiContext {
                     engine: engine.clone(),
-                    prefs,
+                    prefs: prefs.clone(),
+                    desktop: Arc::new(desktop::Dialogs {
+                        app: handle.clone(),
+                    }),
                 }),
             ))?;
             attach_engine(&handle, engine.clone(), Some(ui.url()));
             let tray_ok = tray::install(&handle);
+            job_watch::watch(&handle, engine.clone(), prefs);
             window::create_main(&handle, &ui.origin(), tray_ok)?;
             Ok(())
         })
@@ -69,6 +81,7 @@ pub fn attach_engine<R: tauri::Runtime>(
     ui_address: Option<String>,
 ) {
     events::forward_inventory(app, &engine);
+    events::forward_jobs(app, &engine);
     app.manage(AppState { engine, ui_address });
 }
 
@@ -87,5 +100,11 @@ pub fn invoke_handler<R: tauri::Runtime>(
         commands::vm_import_apply,
         commands::vm_test,
         commands::host_key_trust,
+        commands::job_list,
+        commands::job_get,
+        commands::job_submit,
+        commands::job_cancel,
+        commands::job_cancel_host,
+        commands::job_retry,
     ]
 }

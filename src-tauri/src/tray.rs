@@ -2,9 +2,9 @@
 //! library, must never take the app down: then there is simply no tray, and closing the
 //! window quits.
 
-use tauri::menu::{Menu, MenuItem};
-use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Runtime};
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::{TrayIcon, TrayIconBuilder};
+use tauri::{AppHandle, Manager, Runtime};
 
 /// Returns whether the tray is there.
 pub fn install<R: Runtime>(app: &AppHandle<R>) -> bool {
@@ -27,10 +27,39 @@ pub fn install<R: Runtime>(app: &AppHandle<R>) -> bool {
     }
 }
 
+/// The tray's running-job line and tooltip, kept to update as jobs come and go.
+pub struct TrayJobs<R: Runtime> {
+    item: MenuItem<R>,
+    tray: TrayIcon<R>,
+}
+
+impl<R: Runtime> TrayJobs<R> {
+    pub fn show_running(&self, running: usize) {
+        let text = running_text(running);
+        if let Err(e) = self.item.set_text(&text) {
+            tracing::warn!("cannot update the tray menu: {e}");
+        }
+        // Only some platforms show tooltips (not Linux's AppIndicator); harmless elsewhere.
+        let _ = self
+            .tray
+            .set_tooltip(Some(format!("VM Orchestrator — {text}")));
+    }
+}
+
+pub fn running_text(running: usize) -> String {
+    match running {
+        0 => "No jobs running".to_string(),
+        1 => "1 job running".to_string(),
+        n => format!("{n} jobs running"),
+    }
+}
+
 fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    let jobs = MenuItem::with_id(app, "jobs", running_text(0), false, None::<&str>)?;
     let show = MenuItem::with_id(app, "show", "Show window", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
-    let menu = Menu::with_items(app, &[&show, &quit])?;
+    let separator = PredefinedMenuItem::separator(app)?;
+    let menu = Menu::with_items(app, &[&jobs, &separator, &show, &quit])?;
     let mut tray = TrayIconBuilder::with_id("main")
         .tooltip("VM Orchestrator")
         .menu(&menu)
@@ -45,6 +74,7 @@ fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     if let Some(icon) = app.default_window_icon() {
         tray = tray.icon(icon.clone());
     }
-    tray.build(app)?;
+    let tray = tray.build(app)?;
+    app.manage(TrayJobs { item: jobs, tray });
     Ok(())
 }

@@ -13,7 +13,8 @@ pub fn Root(ctx: UiContext) -> Element {
     use_context_provider(Toasts::default);
     crate::vm::provide_inventory();
     crate::vm::provide_connection_tests();
-    let screen = use_signal(|| Screen::Vms);
+    crate::job::provide_jobs_version();
+    let screen = use_context_provider(|| Signal::new(Screen::Vms));
 
     rsx! {
         div { class: "app theme-{theme().as_str()}", id: "app",

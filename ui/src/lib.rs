@@ -1,11 +1,13 @@
-//! The Dioxus UI of VM Orchestrator, by feature module (`vm`, later `command`, `job`,
-//! `log`), plus the `shell` (layout, navigation) and `shared` widgets.
+//! The Dioxus UI of VM Orchestrator, by feature module (`vm`, `job`, `log`, later
+//! `command`), plus the `shell` (layout, navigation) and `shared` widgets.
 //!
 //! The virtual DOM runs in the app process; the window only applies its edits over the
 //! locked-down socket in [`transport`]. The UI calls the engine directly and subscribes to
 //! its events; it holds no authoritative state.
 
 mod app;
+mod job;
+mod log;
 mod shared;
 mod shell;
 pub mod transport;
@@ -45,10 +47,46 @@ impl Theme {
     }
 }
 
+/// Which finished jobs raise a desktop notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Notifications {
+    pub succeeded: bool,
+    pub failed: bool,
+    /// Succeeded after the previous run of the same job failed (also when `succeeded` is off).
+    pub recovered: bool,
+}
+
+impl Default for Notifications {
+    fn default() -> Self {
+        Self {
+            succeeded: true,
+            failed: true,
+            recovered: true,
+        }
+    }
+}
+
+/// Tags whose VMs need a confirmation before a job runs on them, by default.
+pub const DEFAULT_GUARDED_TAGS: &[&str] = &["prod"];
+
 /// User preferences, persisted by the host (the desktop shell keeps them in its store file).
 pub trait Preferences: Send + Sync + 'static {
     fn theme(&self) -> Theme;
     fn set_theme(&self, theme: Theme) -> Result<(), String>;
+    fn notifications(&self) -> Notifications;
+    fn set_notifications(&self, notifications: Notifications) -> Result<(), String>;
+    /// Output kept per host of a job, in MiB.
+    fn output_cap_mib(&self) -> u64;
+    fn set_output_cap_mib(&self, mib: u64) -> Result<(), String>;
+    /// Running a job on a VM with one of these tags asks first (blast-radius guard).
+    fn guarded_tags(&self) -> Vec<String>;
+    fn set_guarded_tags(&self, tags: Vec<String>) -> Result<(), String>;
+}
+
+/// What the desktop offers besides preferences.
+pub trait Desktop: Send + Sync + 'static {
+    /// Asks where to save a file (blocking: call it off the async runtime). None: cancelled.
+    fn save_file(&self, title: &str, suggested_name: &str) -> Option<std::path::PathBuf>;
 }
 
 /// What the UI needs from its host.
@@ -56,6 +94,7 @@ pub trait Preferences: Send + Sync + 'static {
 pub struct UiContext {
     pub engine: Engine,
     pub prefs: Arc<dyn Preferences>,
+    pub desktop: Arc<dyn Desktop>,
 }
 
 impl PartialEq for UiContext {

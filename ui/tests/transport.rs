@@ -6,7 +6,7 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vmo_engine::{Engine, Paths};
-use vmo_ui::{Preferences, Theme, UiContext, UiServer};
+use vmo_ui::{Desktop, Notifications, Preferences, Theme, UiContext, UiServer};
 
 struct NoPrefs;
 impl Preferences for NoPrefs {
@@ -15,6 +15,31 @@ impl Preferences for NoPrefs {
     }
     fn set_theme(&self, _: Theme) -> Result<(), String> {
         Ok(())
+    }
+    fn notifications(&self) -> Notifications {
+        Notifications::default()
+    }
+    fn set_notifications(&self, _: Notifications) -> Result<(), String> {
+        Ok(())
+    }
+    fn output_cap_mib(&self) -> u64 {
+        256
+    }
+    fn set_output_cap_mib(&self, _: u64) -> Result<(), String> {
+        Ok(())
+    }
+    fn guarded_tags(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn set_guarded_tags(&self, _: Vec<String>) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+struct NoDesktop;
+impl Desktop for NoDesktop {
+    fn save_file(&self, _: &str, _: &str) -> Option<std::path::PathBuf> {
+        None
     }
 }
 
@@ -81,6 +106,7 @@ async fn only_the_apps_own_window_gets_in() {
     let ctx = UiContext {
         engine,
         prefs: Arc::new(NoPrefs),
+        desktop: Arc::new(NoDesktop),
     };
     let server = UiServer::start("test", vmo_ui::make_dom(ctx))
         .await

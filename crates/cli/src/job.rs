@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
-use vmo_engine::jobs::log::{self, HostSummary, JobLog, LogFilter, Stream, TextMatch};
-use vmo_engine::jobs::{JobDetail, JobId, JobQuery, JobState, JobSummary, Origin};
+use vmo_engine::jobs::log::{self, JobLog, LogFilter, Stream, TextMatch};
+use vmo_engine::jobs::{host_summaries, JobDetail, JobId, JobQuery, JobState, JobSummary, Origin};
 use vmo_engine::Engine;
 
 /// How often `logs --follow` looks for new output of a job run by another process.
@@ -54,7 +54,7 @@ pub async fn run(engine: &Engine, command: JobCommand) -> anyhow::Result<ExitCod
             let written = match format.as_str() {
                 "text" => log::export_text(&log, &lines, true, &mut out),
                 "jsonl" => log::export_jsonl(&log, &lines, &mut out),
-                "csv" => log::export_csv(&summaries(&detail, &log), &mut out),
+                "csv" => log::export_csv(&host_summaries(&detail, &log), &mut out),
                 other => bail!("unknown --format {other:?}: use text, jsonl or csv"),
             }
             .and_then(|n| out.flush().map(|()| n))
@@ -298,23 +298,6 @@ fn log_filter(
         );
     }
     Ok(filter)
-}
-
-fn summaries(detail: &JobDetail, log: &JobLog) -> Vec<HostSummary> {
-    detail
-        .hosts
-        .iter()
-        .map(|h| HostSummary {
-            host: h.name.clone(),
-            state: h.state.as_str().to_string(),
-            exit_code: h.exit_code,
-            signal: h.signal.clone(),
-            duration_ms: h.duration_ms(),
-            stdout_lines: log.host_output(h.host, Stream::Stdout).count(),
-            stderr_lines: log.host_output(h.host, Stream::Stderr).count(),
-            error: h.error.clone(),
-        })
-        .collect()
 }
 
 fn now_ms() -> i64 {

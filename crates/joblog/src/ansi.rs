@@ -87,10 +87,13 @@ impl Style {
     /// `--ansi-fg` or `--ansi-bg` (falling back to light grey on black) so the viewer can
     /// supply its own theme colours.
     pub fn css(&self) -> String {
+        let css_or = |colour: Option<Colour>, default: &str| {
+            Some(colour.map_or_else(|| default.to_owned(), |c| c.css()))
+        };
         let (fg, bg) = if self.inverse {
             (
-                Some(self.bg.map_or_else(|| DEFAULT_BG_VAR.to_owned(), |c| c.css())),
-                Some(self.fg.map_or_else(|| DEFAULT_FG_VAR.to_owned(), |c| c.css())),
+                css_or(self.bg, DEFAULT_BG_VAR),
+                css_or(self.fg, DEFAULT_FG_VAR),
             )
         } else {
             (self.fg.map(|c| c.css()), self.bg.map(|c| c.css()))
@@ -125,8 +128,7 @@ impl Style {
                 self.apply_sub_params(param);
                 continue;
             }
-            // An empty parameter means 0, so `ESC [ m` resets.
-            let Ok(code) = (if param.is_empty() { Ok(0) } else { param.parse::<u16>() }) else {
+            let Some(code) = sgr_number(param) else {
                 continue;
             };
             match code {
@@ -164,7 +166,10 @@ impl Style {
     fn apply_sub_params(&mut self, param: &str) {
         let parts: Vec<&str> = param.split(':').collect();
         let colour = || match parts.get(1).copied() {
-            Some("5") => parts.get(2).and_then(|n| n.parse().ok()).map(Colour::Indexed),
+            Some("5") => parts
+                .get(2)
+                .and_then(|n| n.parse().ok())
+                .map(Colour::Indexed),
             // Skips the optional colour-space id: the last three values are r, g, b.
             Some("2") if parts.len() >= 5 => rgb(&parts[parts.len() - 3..]),
             _ => None,
@@ -180,6 +185,15 @@ impl Style {
 
 const DEFAULT_FG_VAR: &str = "var(--ansi-fg,#e5e5e5)";
 const DEFAULT_BG_VAR: &str = "var(--ansi-bg,#000000)";
+
+/// An SGR parameter's number; an empty parameter means 0, so `ESC [ m` resets.
+fn sgr_number(param: &str) -> Option<u16> {
+    if param.is_empty() {
+        Some(0)
+    } else {
+        param.parse().ok()
+    }
+}
 
 fn indexed(n: u16) -> Colour {
     Colour::Indexed(u8::try_from(n).unwrap_or(0))
@@ -199,7 +213,11 @@ fn extended_colour<'a>(params: &mut impl Iterator<Item = &'a str>) -> Option<Col
 
 fn rgb(values: &[&str]) -> Option<Colour> {
     match values {
-        [r, g, b] => Some(Colour::Rgb(r.parse().ok()?, g.parse().ok()?, b.parse().ok()?)),
+        [r, g, b] => Some(Colour::Rgb(
+            r.parse().ok()?,
+            g.parse().ok()?,
+            b.parse().ok()?,
+        )),
         _ => None,
     }
 }
@@ -485,7 +503,10 @@ mod tests {
     #[test]
     fn osc_title_is_removed_with_bel_or_st() {
         assert_eq!(strip("\x1b]0;my title\x07prompt$"), "prompt$");
-        assert_eq!(strip("a\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\b"), "alinkb");
+        assert_eq!(
+            strip("a\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\b"),
+            "alinkb"
+        );
         assert_eq!(strip("before\x1b]0;never ended"), "before");
     }
 

@@ -150,7 +150,10 @@ mod tests {
         assert_eq!(text_field("-x"), "'-x");
         assert_eq!(text_field("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(text_field("\tx"), "'\tx");
-        assert_eq!(text_field("=HYPERLINK(\"u\",\"a\")"), "\"'=HYPERLINK(\"\"u\"\",\"\"a\"\")\"");
+        assert_eq!(
+            text_field("=HYPERLINK(\"u\",\"a\")"),
+            "\"'=HYPERLINK(\"\"u\"\",\"\"a\"\")\""
+        );
         assert_eq!(text_field("a=b"), "a=b");
     }
 }

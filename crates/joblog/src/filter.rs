@@ -47,7 +47,7 @@ impl TextMatch {
     /// Whether one line matches (after stripping ANSI). To test many lines, use
     /// [`JobLog::filter`], which prepares the match once.
     pub fn is_match(&self, line: &str) -> bool {
-        Matcher::new(self).is_match(line)
+        Matcher::new(self).is_match(line, line.as_bytes().contains(&0x1b))
     }
 }
 
@@ -55,7 +55,11 @@ impl TextMatch {
 /// pattern with a caret under the fault, which does not fit a one-line message.
 fn regex_problem(err: &regex::Error) -> String {
     let text = err.to_string();
-    match text.lines().rev().find_map(|line| line.strip_prefix("error: ")) {
+    match text
+        .lines()
+        .rev()
+        .find_map(|line| line.strip_prefix("error: "))
+    {
         Some(problem) => problem.to_owned(),
         None => text.trim().to_owned(),
     }
@@ -65,7 +69,7 @@ impl LogFilter {
     /// Whether `line` passes every part of the filter. To test many lines, use
     /// [`JobLog::filter`], which prepares the text match once.
     pub fn matches(&self, line: &Line<'_>) -> bool {
-        Prepared::new(self).matches(line)
+        Prepared::new(self).matches(line, line.text.as_bytes().contains(&0x1b))
     }
 }
 
@@ -79,10 +83,10 @@ impl JobLog {
     /// the lines that arrived since its last call.
     pub fn filter_from(&self, filter: &LogFilter, start: usize) -> Vec<u32> {
         let prepared = Prepared::new(filter);
-        self.lines()
+        self.lines_with_escape_flag()
             .enumerate()
             .skip(start)
-            .filter(|(_, line)| prepared.matches(line))
+            .filter(|(_, (line, has_escape))| prepared.matches(line, *has_escape))
             .filter_map(|(index, _)| u32::try_from(index).ok())
             .collect()
     }
@@ -91,31 +95,23 @@ impl JobLog {
 /// A filter made ready for many lines: the host set as a lookup table, the text as one
 /// compiled matcher.
 struct Prepared<'a> {
-    hosts: Option<Vec<bool>>,
+    hosts: Option<HostSet<'a>>,
     stream: Option<Stream>,
     text: Option<Matcher<'a>>,
 }
 
 impl<'a> Prepared<'a> {
     fn new(filter: &'a LogFilter) -> Self {
-        let hosts = filter.hosts.as_ref().map(|hosts| {
-            let len = hosts.iter().max().map_or(0, |&max| max as usize + 1);
-            let mut table = vec![false; len];
-            for &host in hosts {
-                table[host as usize] = true;
-            }
-            table
-        });
         Prepared {
-            hosts,
+            hosts: filter.hosts.as_ref().map(HostSet::new),
             stream: filter.stream,
             text: filter.text.as_ref().map(Matcher::new),
         }
     }
 
-    fn matches(&self, line: &Line<'_>) -> bool {
+    fn matches(&self, line: &Line<'_>, has_escape: bool) -> bool {
         if let Some(hosts) = &self.hosts {
-            if !hosts.get(line.host as usize).copied().unwrap_or(false) {
+            if !hosts.contains(line.host) {
                 return false;
             }
         }
@@ -124,7 +120,38 @@ impl<'a> Prepared<'a> {
         }
         self.text
             .as_ref()
-            .is_none_or(|matcher| matcher.is_match(line.text))
+            .is_none_or(|matcher| matcher.is_match(line.text, has_escape))
+    }
+}
+
+/// Host membership for many lookups: a table indexed by host, unless some host index is too
+/// large for a table to be cheap.
+enum HostSet<'a> {
+    Table(Vec<bool>),
+    Set(&'a HashSet<u32>),
+}
+
+impl<'a> HostSet<'a> {
+    const MAX_TABLE: u32 = 1 << 16;
+
+    fn new(hosts: &'a HashSet<u32>) -> Self {
+        match hosts.iter().max() {
+            Some(&max) if max >= Self::MAX_TABLE => HostSet::Set(hosts),
+            max => {
+                let mut table = vec![false; max.map_or(0, |&max| max as usize + 1)];
+                for &host in hosts {
+                    table[host as usize] = true;
+                }
+                HostSet::Table(table)
+            }
+        }
+    }
+
+    fn contains(&self, host: u32) -> bool {
+        match self {
+            HostSet::Table(table) => table.get(host as usize).copied().unwrap_or(false),
+            HostSet::Set(set) => set.contains(&host),
+        }
     }
 }
 
@@ -163,8 +190,13 @@ impl<'a> Matcher<'a> {
         }
     }
 
-    fn is_match(&self, line: &str) -> bool {
-        let visible = ansi::strip(line);
+    /// Matches the visible text of `line`; `has_escape` says whether it needs stripping.
+    fn is_match(&self, line: &str, has_escape: bool) -> bool {
+        let visible = if has_escape {
+            ansi::strip(line)
+        } else {
+            Cow::Borrowed(line)
+        };
         match self {
             Matcher::Regex(regex) => regex.is_match(&visible),
             Matcher::Contains {

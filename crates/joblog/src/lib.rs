@@ -8,6 +8,8 @@
 //! The crate is pure: no async, no database, and no I/O besides writing exports to a
 //! [`std::io::Write`], so every front end and the engine can share it.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod ansi;
 mod chunk;
 mod export;

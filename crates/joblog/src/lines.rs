@@ -50,6 +50,8 @@ struct Record {
     at_ms: i64,
     host: u32,
     stream: Stream,
+    /// Whether the text holds an ESC, so filters strip ANSI only where there is some.
+    has_escape: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -185,6 +187,11 @@ impl JobLog {
 
     /// All complete lines in arrival order.
     pub fn lines(&self) -> impl Iterator<Item = Line<'_>> {
+        self.arena.iter().map(|(line, _)| line)
+    }
+
+    /// All complete lines in arrival order, each with whether it holds an ESC.
+    pub(crate) fn lines_with_escape_flag(&self) -> impl Iterator<Item = (Line<'_>, bool)> {
         self.arena.iter()
     }
 
@@ -211,21 +218,24 @@ impl Arena {
         })
     }
 
-    fn iter(&self) -> impl Iterator<Item = Line<'_>> {
+    fn iter(&self) -> impl Iterator<Item = (Line<'_>, bool)> {
         let ends = self
             .records
             .iter()
             .skip(1)
             .map(|next| next.start as usize)
             .chain(std::iter::once(self.text.len()));
-        self.records.iter().zip(ends).map(|(record, end)| Line {
-            host: record.host,
-            stream: record.stream,
-            at_ms: record.at_ms,
-            text: self
-                .text
-                .get(record.start as usize..end)
-                .unwrap_or_default(),
+        self.records.iter().zip(ends).map(|(record, end)| {
+            let line = Line {
+                host: record.host,
+                stream: record.stream,
+                at_ms: record.at_ms,
+                text: self
+                    .text
+                    .get(record.start as usize..end)
+                    .unwrap_or_default(),
+            };
+            (line, record.has_escape)
         })
     }
 
@@ -271,8 +281,13 @@ impl Arena {
             at_ms,
             host,
             stream,
+            has_escape: bytes.contains(&0x1b),
         });
-        self.text.push_str(&String::from_utf8_lossy(bytes));
+        // Validating first is much faster than the lossy path for the usual valid output.
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.text.push_str(text),
+            Err(_) => self.text.push_str(&String::from_utf8_lossy(bytes)),
+        }
     }
 }
 
@@ -292,4 +307,25 @@ fn cut_len(bytes: &[u8]) -> usize {
 
 fn trim_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_record_costs_24_bytes() {
+        assert_eq!(std::mem::size_of::<Record>(), 24);
+    }
+
+    #[test]
+    fn cut_len_backs_off_to_a_character_start() {
+        let mut bytes = vec![b'a'; MAX_LINE - 1];
+        bytes.extend("€".as_bytes());
+        assert_eq!(cut_len(&bytes), MAX_LINE - 1);
+        assert_eq!(cut_len(&bytes[..10]), 10);
+        // Not UTF-8 at all: cut at the limit rather than searching further back.
+        let continuation = vec![0x80; MAX_LINE + 10];
+        assert_eq!(cut_len(&continuation), MAX_LINE);
+    }
 }

@@ -8,10 +8,25 @@ use vmo_joblog::{
 fn sample() -> JobLog {
     let mut log = JobLog::new(vec!["web-01".into(), "db \"main\"".into()]);
     let chunks: [(u32, Stream, i64, &[u8]); 4] = [
-        (0, Stream::Stdout, 1_700_000_000_123, b"\x1b[32mok\x1b[0m ready\n"),
+        (
+            0,
+            Stream::Stdout,
+            1_700_000_000_123,
+            b"\x1b[32mok\x1b[0m ready\n",
+        ),
         (1, Stream::Stderr, 1_700_000_000_456, b"disk: 91% used\n"),
-        (1, Stream::Marker, 1_700_000_001_000, b"[output truncated at 256 MiB]"),
-        (0, Stream::Stdout, 1_700_000_002_000, b"tab\there \"quoted\" \\ done\n"),
+        (
+            1,
+            Stream::Marker,
+            1_700_000_001_000,
+            b"[output truncated at 256 MiB]",
+        ),
+        (
+            0,
+            Stream::Stdout,
+            1_700_000_002_000,
+            b"tab\there \"quoted\" \\ done\n",
+        ),
     ];
     for (id, (host, stream, at_ms, data)) in chunks.into_iter().enumerate() {
         log.push(&Chunk {
@@ -33,7 +48,10 @@ fn to_string(bytes: Vec<u8>) -> String {
 fn text_without_timestamps() {
     let log = sample();
     let mut out = Vec::new();
-    assert_eq!(export_text(&log, &[0, 1, 2, 3], false, &mut out).unwrap(), 4);
+    assert_eq!(
+        export_text(&log, &[0, 1, 2, 3], false, &mut out).unwrap(),
+        4
+    );
     assert_eq!(
         to_string(out),
         "web-01: ok ready\n\

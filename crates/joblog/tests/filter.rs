@@ -8,12 +8,12 @@ use vmo_joblog::{Chunk, JobLog, LogFilter, Stream, TextMatch};
 fn sample() -> JobLog {
     let mut log = JobLog::new(vec!["a".into(), "b".into(), "c".into()]);
     let chunks: [(u32, Stream, &str); 6] = [
-        (0, Stream::Stdout, "Starting service\n"),      // 0
-        (1, Stream::Stderr, "ERROR: disk full\n"),      // 1
+        (0, Stream::Stdout, "Starting service\n"),        // 0
+        (1, Stream::Stderr, "ERROR: disk full\n"),        // 1
         (2, Stream::Stdout, "\x1b[31merror\x1b[0m 42\n"), // 2
-        (0, Stream::Stderr, "warning: error 7 ahead\n"), // 3
-        (1, Stream::Stdout, "done\n"),                  // 4
-        (2, Stream::Marker, "[host unreachable]"),      // 5
+        (0, Stream::Stderr, "warning: error 7 ahead\n"),  // 3
+        (1, Stream::Stdout, "done\n"),                    // 4
+        (2, Stream::Marker, "[host unreachable]"),        // 5
     ];
     for (id, (host, stream, text)) in chunks.into_iter().enumerate() {
         log.push(&Chunk {
@@ -55,6 +55,11 @@ fn by_host_set() {
         ..LogFilter::default()
     };
     assert!(log.filter(&none).is_empty());
+    let with_huge_index = LogFilter {
+        hosts: Some(HashSet::from([1, u32::MAX])),
+        ..LogFilter::default()
+    };
+    assert_eq!(log.filter(&with_huge_index), [1, 4]);
 }
 
 #[test]

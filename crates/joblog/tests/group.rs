@@ -1,8 +1,7 @@
 //! Grouping hosts by identical output, the summary line, and the outlier diff.
 
 use vmo_joblog::{
-    diff_hosts, group_hosts, group_summary, Chunk, DiffLine, DiffTag, JobLog, OutputGroup,
-    Stream,
+    diff_hosts, group_hosts, group_summary, Chunk, DiffLine, DiffTag, JobLog, OutputGroup, Stream,
 };
 
 /// A log whose host `i` printed `outputs[i]` on stdout (and nothing else).
@@ -49,7 +48,10 @@ fn three_identical_and_two_different() {
         "ok\nversion 1.2\n",
     ]);
     let groups = group_hosts(&log, &[0, 1, 2, 3, 4]);
-    assert_eq!(groups, [group(&[0, 2, 4], 2), group(&[1], 1), group(&[3], 2)]);
+    assert_eq!(
+        groups,
+        [group(&[0, 2, 4], 2), group(&[1], 1), group(&[3], 2)]
+    );
     assert_eq!(group_summary(&groups), "identical on 3 hosts, 2 differ");
 }
 

@@ -54,7 +54,10 @@ fn line_split_over_three_chunks_is_one_line_timed_by_its_first_chunk() {
 #[test]
 fn several_lines_in_one_chunk() {
     let mut log = log(&["a"]);
-    assert_eq!(log.push(&chunk(1, 0, Stream::Stdout, 5, b"one\ntwo\nthree\n")), 3);
+    assert_eq!(
+        log.push(&chunk(1, 0, Stream::Stdout, 5, b"one\ntwo\nthree\n")),
+        3
+    );
     assert_eq!(texts(&log), ["one", "two", "three"]);
     assert!(log.lines().all(|line| line.at_ms == 5));
 }
@@ -81,7 +84,10 @@ fn interleaved_hosts_and_streams_keep_their_own_order() {
         ["b-err-1", "b-err-2"]
     );
     let b_out = log.line(4).unwrap();
-    assert_eq!((b_out.host, b_out.stream, b_out.at_ms), (1, Stream::Stdout, 2));
+    assert_eq!(
+        (b_out.host, b_out.stream, b_out.at_ms),
+        (1, Stream::Stdout, 2)
+    );
 }
 
 #[test]
@@ -189,15 +195,29 @@ fn marker_chunks_are_whole_lines() {
     let mut log = log(&["a"]);
     log.push(&chunk(1, 0, Stream::Stdout, 1, b"partial "));
     assert_eq!(
-        log.push(&chunk(2, 0, Stream::Marker, 2, b"[output truncated at 256 MiB]")),
+        log.push(&chunk(
+            2,
+            0,
+            Stream::Marker,
+            2,
+            b"[output truncated at 256 MiB]"
+        )),
         1
     );
-    assert_eq!(log.push(&chunk(3, 0, Stream::Marker, 3, b"two\nnotes\n")), 2);
+    assert_eq!(
+        log.push(&chunk(3, 0, Stream::Marker, 3, b"two\nnotes\n")),
+        2
+    );
     assert_eq!(log.push(&chunk(4, 0, Stream::Marker, 4, b"")), 0);
     log.push(&chunk(5, 0, Stream::Stdout, 5, b"line\n"));
     assert_eq!(
         texts(&log),
-        ["[output truncated at 256 MiB]", "two", "notes", "partial line"]
+        [
+            "[output truncated at 256 MiB]",
+            "two",
+            "notes",
+            "partial line"
+        ]
     );
     assert_eq!(log.line(0).unwrap().stream, Stream::Marker);
     assert_eq!(log.line(3).unwrap().at_ms, 1);

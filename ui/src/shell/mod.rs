@@ -2,34 +2,43 @@
 
 mod settings;
 
+use crate::job::{JobPage, JobsScreen};
 use crate::vm::{use_inventory, VmScreen};
 use crate::{Theme, UiContext};
 use dioxus::prelude::*;
+use vmo_engine::jobs::JobId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
     Vms,
     Jobs,
+    /// One job's page (under Jobs in the sidebar).
+    Job(JobId),
     Commands,
-    Logs,
     Settings,
 }
 
 impl Screen {
-    const ALL: [Screen; 5] = [
+    const ALL: [Screen; 4] = [
         Screen::Vms,
         Screen::Jobs,
         Screen::Commands,
-        Screen::Logs,
         Screen::Settings,
     ];
+
+    /// The sidebar entry this screen belongs to.
+    fn section(self) -> Screen {
+        match self {
+            Self::Job(_) => Self::Jobs,
+            other => other,
+        }
+    }
 
     fn label(self) -> &'static str {
         match self {
             Self::Vms => "VMs",
-            Self::Jobs => "Jobs",
+            Self::Jobs | Self::Job(_) => "Jobs",
             Self::Commands => "Commands",
-            Self::Logs => "Logs",
             Self::Settings => "Settings",
         }
     }
@@ -37,9 +46,8 @@ impl Screen {
     fn id(self) -> &'static str {
         match self {
             Self::Vms => "nav-vms",
-            Self::Jobs => "nav-jobs",
+            Self::Jobs | Self::Job(_) => "nav-jobs",
             Self::Commands => "nav-commands",
-            Self::Logs => "nav-logs",
             Self::Settings => "nav-settings",
         }
     }
@@ -47,9 +55,8 @@ impl Screen {
     fn icon(self) -> &'static str {
         match self {
             Self::Vms => "▤",
-            Self::Jobs => "▶",
+            Self::Jobs | Self::Job(_) => "▶",
             Self::Commands => "⌘",
-            Self::Logs => "☰",
             Self::Settings => "⚙",
         }
     }
@@ -57,22 +64,12 @@ impl Screen {
     pub fn render(self) -> Element {
         match self {
             Self::Vms => rsx! { VmScreen {} },
-            Self::Jobs => rsx! {
-                NotBuilt {
-                    title: "Jobs",
-                    what: "The job queue — running commands on many VMs, with progress, cancel and retry — is not built yet.",
-                }
-            },
+            Self::Jobs => rsx! { JobsScreen {} },
+            Self::Job(id) => rsx! { JobPage { key: "{id.0}", id } },
             Self::Commands => rsx! {
                 NotBuilt {
                     title: "Commands",
                     what: "Command templates and the command builder are not built yet.",
-                }
-            },
-            Self::Logs => rsx! {
-                NotBuilt {
-                    title: "Logs",
-                    what: "Live job logs, search and export are not built yet.",
                 }
             },
             Self::Settings => rsx! { settings::Settings {} },
@@ -128,7 +125,7 @@ pub fn Sidebar(screen: Signal<Screen>) -> Element {
                 button {
                     key: "{item.id()}",
                     id: item.id(),
-                    class: if screen() == item { "nav-item active" } else { "nav-item" },
+                    class: if screen().section() == item { "nav-item active" } else { "nav-item" },
                     onclick: move |_| screen.set(item),
                     span { class: "nav-icon", "{item.icon()}" }
                     span { "{item.label()}" }

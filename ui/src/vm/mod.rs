@@ -5,7 +5,6 @@ mod connection;
 mod detail;
 mod form;
 mod import;
-mod run;
 mod state;
 mod table;
 
@@ -176,7 +175,7 @@ pub fn VmScreen() -> Element {
                 None => rsx! {},
             },
             Panel::Import => rsx! { import::ImportDialog { panel } },
-            Panel::Run(ids) => rsx! { run::RunDialog { ids, panel } },
+            Panel::Run(ids) => rsx! { crate::job::NewJobDialog { ids, on_close: move |_| panel.set(Panel::Closed) } },
             Panel::ConfirmDelete(ids) => {
                 let names: Vec<String> = ids.iter().filter_map(|id| find(*id)).map(|vm| vm.name).collect();
                 rsx! { ConfirmDelete { ids, names, panel, selected } }

@@ -429,3 +429,21 @@ pub fn label_for_names(names: &[&str]) -> String {
         _ => format!("{} and {} more", names[..2].join(", "), names.len() - 2),
     }
 }
+
+/// One row per host for the CSV summary: state, exit, timing, line counts, error.
+pub fn host_summaries(detail: &JobDetail, log: &JobLog) -> Vec<vmo_joblog::HostSummary> {
+    detail
+        .hosts
+        .iter()
+        .map(|h| vmo_joblog::HostSummary {
+            host: h.name.clone(),
+            state: h.state.as_str().to_string(),
+            exit_code: h.exit_code,
+            signal: h.signal.clone(),
+            duration_ms: h.duration_ms(),
+            stdout_lines: log.host_output(h.host, vmo_joblog::Stream::Stdout).count(),
+            stderr_lines: log.host_output(h.host, vmo_joblog::Stream::Stderr).count(),
+            error: h.error.clone(),
+        })
+        .collect()
+}

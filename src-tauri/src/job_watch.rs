@@ -1,0 +1,102 @@
+//! What the shell does as jobs run: the tray shows how many are running, and a finished
+//! job raises a desktop notification (as the user's preferences say). Jobs run in the
+//! engine, so all this goes on with the window hidden.
+
+use crate::tray::TrayJobs;
+use std::sync::Arc;
+use tauri::{AppHandle, Manager, Runtime};
+use tauri_plugin_notification::NotificationExt;
+use tokio::sync::broadcast::error::RecvError;
+use vmo_engine::jobs::{JobQuery, JobState, JobSummary};
+use vmo_engine::{Engine, JobEvent};
+use vmo_ui::{Notifications, Preferences};
+
+pub fn watch<R: Runtime>(app: &AppHandle<R>, engine: Engine, prefs: Arc<dyn Preferences>) {
+    let mut events = engine.jobs().subscribe();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(JobEvent::Created(_) | JobEvent::Started(_)) => {
+                    update_tray(&app, &engine).await;
+                }
+                Ok(JobEvent::Finished { job, previous }) => {
+                    update_tray(&app, &engine).await;
+                    if let Some((title, body)) = notice(&job, previous, prefs.notifications()) {
+                        notify(&app, &title, &body);
+                    }
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => update_tray(&app, &engine).await,
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+async fn update_tray<R: Runtime>(app: &AppHandle<R>, engine: &Engine) {
+    let live = JobQuery {
+        states: vec![JobState::Queued, JobState::Running],
+        ..Default::default()
+    };
+    let running = match engine.jobs().list(&live).await {
+        Ok(jobs) => jobs.len(),
+        Err(e) => {
+            tracing::warn!("cannot count running jobs: {e}");
+            return;
+        }
+    };
+    if let Some(tray) = app.try_state::<TrayJobs<R>>() {
+        tray.show_running(running);
+    }
+}
+
+/// The notification a finished job deserves, if any: (title, body).
+pub fn notice(
+    job: &JobSummary,
+    previous: Option<JobState>,
+    wanted: Notifications,
+) -> Option<(String, String)> {
+    let what = format!("{} on {}", job.command, job.target_label);
+    let failed_before = matches!(
+        previous,
+        Some(JobState::Failed | JobState::TimedOut | JobState::Interrupted)
+    );
+    match job.state {
+        JobState::Succeeded if failed_before && wanted.recovered => Some((
+            format!("Job {} succeeded again", job.id),
+            format!(
+                "{what}: all {} hosts fine; the previous run had failed",
+                job.hosts_total
+            ),
+        )),
+        JobState::Succeeded if wanted.succeeded => Some((
+            format!("Job {} succeeded", job.id),
+            format!("{what}: all {} hosts fine", job.hosts_total),
+        )),
+        JobState::Failed | JobState::TimedOut if wanted.failed => Some((
+            format!(
+                "Job {} {}",
+                job.id,
+                if job.state == JobState::Failed {
+                    "failed"
+                } else {
+                    "timed out"
+                }
+            ),
+            format!(
+                "{what}: {} of {} hosts did not succeed",
+                job.hosts_total - job.hosts_succeeded,
+                job.hosts_total
+            ),
+        )),
+        _ => None,
+    }
+}
+
+fn notify<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
+    // Without a notification daemon this fails; the job is recorded anyway.
+    if let Err(e) = app.notification().builder().title(title).body(body).show() {
+        tracing::warn!("cannot show a desktop notification: {e}");
+    }
+}

@@ -1,0 +1,186 @@
+//! One job: what ran where, each host's state, the controls, and the log.
+
+use super::{format_duration, now_ms, state_class, state_label, use_jobs_version, Progress};
+use crate::log::LogViewer;
+use crate::shared::time::format_millis;
+use crate::shared::toast::use_toasts;
+use crate::shell::Screen;
+use crate::UiContext;
+use dioxus::prelude::*;
+use vmo_engine::jobs::{HostState, JobDetail, JobId, Origin};
+
+#[component]
+pub fn JobPage(id: JobId) -> Element {
+    let ctx = use_context::<UiContext>();
+    let version = use_jobs_version();
+    let detail = use_resource(move || {
+        let ctx = ctx.clone();
+        let _ = version();
+        async move { ctx.engine.jobs().detail(id).await }
+    });
+    let mut tick = use_signal(|| 0u64);
+    use_future(move || async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            *tick.write() += 1;
+        }
+    });
+    let _ = tick();
+    let mut screen = use_context::<Signal<Screen>>();
+    let read = detail.read();
+    let detail = match &*read {
+        None => {
+            return rsx! { section { class: "screen", p { class: "muted", "Loading job {id}…" } } }
+        }
+        Some(Err(e)) => {
+            return rsx! {
+                section { class: "screen",
+                    div { class: "alert error", "{e.message}" }
+                    button { class: "button", onclick: move |_| screen.set(Screen::Jobs), "All jobs" }
+                }
+            }
+        }
+        Some(Ok(d)) => d.clone(),
+    };
+    let job = detail.job.clone();
+    rsx! {
+        section { class: "screen job-page", id: "job-page",
+            div { class: "screen-head",
+                div {
+                    button { class: "link", id: "job-back", onclick: move |_| screen.set(Screen::Jobs), "← Jobs" }
+                    h1 { "Job #{job.id.0} " span { class: state_class(job.state), id: "job-state", {state_label(job.state)} } }
+                }
+                Controls { detail: detail.clone() }
+            }
+            div { class: "card job-facts",
+                code { class: "job-command", id: "job-command", "{job.command}" }
+                div { class: "facts-row",
+                    span { "on {job.target_label}" }
+                    span { "by {job.origin}" }
+                    span { {format_millis(job.created_at)} }
+                    span { id: "job-duration", {format_duration(job.duration_ms(now_ms()))} }
+                    if let Some(of) = job.retry_of {
+                        button { class: "link", onclick: move |_| screen.set(Screen::Job(of)), "retry of #{of.0}" }
+                    }
+                    div { class: "progress-wrap", Progress { job: job.clone() } }
+                }
+            }
+            HostTable { detail: detail.clone() }
+            LogViewer { detail }
+        }
+    }
+}
+
+#[component]
+fn Controls(detail: JobDetail) -> Element {
+    let ctx = use_context::<UiContext>();
+    let toasts = use_toasts();
+    let mut screen = use_context::<Signal<Screen>>();
+    let job = detail.job.clone();
+    let id = job.id;
+    let live = !job.state.is_final();
+    let any_failed = detail.hosts.iter().any(|h| h.state.needs_retry());
+    let rerun = move |failed_only: bool| {
+        let ctx = ctx.clone();
+        spawn(async move {
+            let jobs = ctx.engine.jobs();
+            let started = match jobs.rerun_spec(id, failed_only, Origin::App).await {
+                Ok(spec) => jobs.submit(spec).await,
+                Err(e) => Err(e),
+            };
+            match started {
+                Ok(new) => screen.set(Screen::Job(new.id)),
+                Err(e) => toasts.show(e.message),
+            }
+        });
+    };
+    let cancel_ctx = use_context::<UiContext>();
+    rsx! {
+        div { class: "actions",
+            if live {
+                button {
+                    class: "button danger",
+                    id: "job-cancel",
+                    onclick: move |_| {
+                        if let Err(e) = cancel_ctx.engine.jobs().cancel(id) {
+                            toasts.show(e.message);
+                        }
+                    },
+                    "Cancel job"
+                }
+            } else {
+                if any_failed {
+                    button { class: "button", id: "job-retry-failed", onclick: {
+                            let rerun = rerun.clone();
+                            move |_| rerun(true)
+                        }, "Retry failed hosts" }
+                }
+                button { class: "button", id: "job-rerun", onclick: move |_| rerun(false), "Run again" }
+            }
+        }
+    }
+}
+
+#[component]
+fn HostTable(detail: JobDetail) -> Element {
+    let ctx = use_context::<UiContext>();
+    let toasts = use_toasts();
+    let id = detail.job.id;
+    rsx! {
+        table { class: "table hosts-table", id: "job-hosts",
+            thead {
+                tr {
+                    th { "Host" }
+                    th { "State" }
+                    th { "Exit" }
+                    th { "Duration" }
+                    th { "Detail" }
+                    th {}
+                }
+            }
+            tbody {
+                for host in detail.hosts {
+                    tr { key: "{host.host}", id: "job-host-{host.name}",
+                        td { class: "mono", "{host.name}" }
+                        td { span { class: host_class(host.state), "{host.state}" } }
+                        td { class: "mono",
+                            {host.exit_code.map(|c| c.to_string()).or(host.signal.clone()).unwrap_or_default()}
+                        }
+                        td { {format_duration(host.duration_ms())} }
+                        td { class: "muted",
+                            {host.error.clone().unwrap_or_default()}
+                            if host.truncated { " (output truncated)" }
+                        }
+                        td {
+                            if !host.state.is_final() {
+                                button {
+                                    class: "button small danger-text",
+                                    title: "Cancel {host.name}",
+                                    onclick: {
+                                        let ctx = ctx.clone();
+                                        move |_| {
+                                            if let Err(e) = ctx.engine.jobs().cancel_host(id, host.host) {
+                                                toasts.show(e.message);
+                                            }
+                                        }
+                                    },
+                                    "Cancel"
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn host_class(state: HostState) -> &'static str {
+    match state {
+        HostState::Queued | HostState::Skipped => "badge",
+        HostState::Running => "badge running",
+        HostState::Succeeded => "badge ok",
+        HostState::Failed | HostState::Unreachable | HostState::Interrupted => "badge bad",
+        HostState::Cancelled | HostState::TimedOut => "badge warn",
+    }
+}
