@@ -65,44 +65,34 @@ fn test_connections_trust_a_key_and_run_a_command() {
         "{written}"
     );
 
-    // An ad-hoc command: output streams in, stderr apart, the exit status shown.
+    // An ad-hoc command becomes a job: output streams in, stderr apart, the exit status shown.
     s.click("#vm-row-host0 button[title='Run on host0']");
     s.fill("#run-command", "echo hello; echo oops >&2; exit 4");
     s.click("#run-start");
-    s.wait_text("#run-host-host0", "hello");
-    s.wait_text("#run-host-host0 .stderr", "oops");
-    s.wait_text("#run-host-host0 .run-status", "exit 4");
+    s.wait_text("#log-lines", "hello");
+    s.wait_text("#log-lines .stderr", "oops");
+    s.wait_text("#job-host-host0", "4");
+    s.wait_text("#job-state", "failed");
     s.screenshot("ssh-02-run");
 
     // A long command is cancelled, and the remote process really stops.
     let pid_file = data.path().join("remote.pid");
+    s.click("#nav-vms");
+    s.click("#vm-row-host0 button[title='Run on host0']");
     s.fill(
         "#run-command",
         &format!("echo $$ > {}; sleep 600", pid_file.display()),
     );
     s.click("#run-start");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !pid_file.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the command never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    let pid = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .to_string();
-    s.click("#run-cancel");
-    s.wait_text("#run-host-host0 .run-status", "cancelled");
+    let pid = support::webdriver::wait_for_file(&pid_file);
+    s.click("#job-cancel");
+    s.wait_text("#job-state", "cancelled");
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let alive = stat
         .rsplit_once(") ")
         .is_some_and(|(_, rest)| !rest.starts_with('Z'));
     assert!(!alive, "remote process {pid} survived the cancel: {stat}");
-    s.click("#run-dialog .modal-head button");
-    s.wait_gone("#run-dialog");
+    s.click("#nav-vms");
 
     // The host is reinstalled with a new key: refused, with a warning that cannot be missed.
     fleet.restart_host(0, true);

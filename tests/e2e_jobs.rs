@@ -1,0 +1,159 @@
+//! End to end: jobs in the real app against three real sshd servers on 127.0.0.1 — lines
+//! arrive live, the log filters by host, a long job is cancelled, the failed host retried,
+//! the log exported to a file, and a desktop notification goes out on D-Bus.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use support::webdriver::{Driver, Session};
+use vmo_engine::{Engine, Paths};
+use vmo_testkit::Fleet;
+
+const APP: &str = env!("CARGO_BIN_EXE_vm-orchestrator");
+
+/// Sets a `<select>`'s value the way a user's choice would (a change event).
+fn choose(s: &Session, css: &str, value: &str) {
+    s.execute(&format!(
+        "const e = document.querySelector({css:?}); e.value = {value:?}; \
+         e.dispatchEvent(new Event('change', {{ bubbles: true }})); return true;"
+    ));
+}
+
+#[test]
+fn run_watch_filter_cancel_retry_export_and_notify() {
+    let fleet = Fleet::start(3);
+    let data = tempfile::tempdir().unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let engine = Engine::open(Paths::new(data.path())).await.unwrap();
+        engine
+            .inventory()
+            .import_apply(fleet.ssh_config(), None)
+            .await
+            .unwrap();
+    });
+    // Notifications travel on the session bus this test runs in (dbus-run-session).
+    let notices = data.path().join("notifications.txt");
+    let mut monitor = Command::new("dbus-monitor")
+        .args(["--session", "interface='org.freedesktop.Notifications'"])
+        .stdout(std::fs::File::create(&notices).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dbus-monitor (Debian package dbus)");
+    let export = data.path().join("exported.log");
+    let driver = Driver::start(
+        Path::new(APP),
+        &[
+            ("VMO_DATA_DIR", data.path()),
+            ("VMO_KNOWN_HOSTS", fleet.known_hosts()),
+            ("VMO_TEST_SAVE_AS", &export),
+        ],
+    );
+    let s = driver.session();
+
+    // Three VMs selected, one command; host2 fails.
+    for i in 0..3 {
+        s.click(&format!("#vm-row-host{i} input[type=checkbox]"));
+    }
+    s.click("#vm-run-selected");
+    s.wait_text("#run-targets", "host2");
+    let port2 = fleet.hosts()[2].port();
+    s.fill(
+        "#run-command",
+        &format!(
+            "for i in 1 2 3; do echo line$i; sleep 0.4; done; \
+             case \"$SSH_CONNECTION\" in *\" {port2}\") echo broken >&2; exit 5;; esac"
+        ),
+    );
+    s.click("#run-start");
+
+    // The job page: lines arrive while it runs.
+    s.wait_text("#job-page h1", "Job #1");
+    s.wait_text("#log-lines", "line1");
+    let state_while = s.text_of("#job-state");
+    let lines_while = s.text_of("#log-lines");
+    assert!(!lines_while.contains("line3"), "not live: {lines_while}");
+    assert!(
+        state_while.contains("running") || state_while.contains("queued"),
+        "{state_while}"
+    );
+    s.wait_text("#job-state", "failed");
+    s.wait_text("#job-host-host2", "5");
+    s.wait_text("#job-host-host0", "succeeded");
+    s.wait_text("#log-count", "10 lines");
+    s.screenshot("jobs-01-finished");
+
+    // Filter by host.
+    choose(&s, "#log-host", "1");
+    s.wait_text("#log-count", "3 of 10 lines");
+    let shown = s.text_of("#log-lines");
+    assert!(
+        shown.contains("host1") && !shown.contains("host0"),
+        "{shown}"
+    );
+
+    // Export what the filter shows.
+    s.click("#log-export");
+    s.click("#log-export-text");
+    s.wait_text("#toast", "Saved 3 lines");
+    let text = std::fs::read_to_string(&export).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    for (i, line) in lines.iter().enumerate() {
+        assert!(line.ends_with(&format!("host1: line{}", i + 1)), "{text}");
+        assert!(line.starts_with('['), "timestamped: {text}");
+    }
+
+    // Grouped: two hosts identical, one differs.
+    s.click("#log-view-grouped");
+    s.wait_text("#log-group-summary", "identical on 2 hosts, 1 differs");
+    s.screenshot("jobs-02-grouped");
+
+    // Retry the failed host only: a new job on host2 alone.
+    s.click("#job-retry-failed");
+    s.wait_text("#job-page h1", "Job #2");
+    s.wait_text("#job-state", "failed");
+    let hosts = s.text_of("#job-hosts");
+    assert!(
+        hosts.contains("host2") && !hosts.contains("host0"),
+        "{hosts}"
+    );
+
+    // A long job, cancelled: the remote command stops.
+    let pid_file = data.path().join("long.pid");
+    s.click("#nav-vms");
+    s.click("#vm-row-host0 button[title='Run on host0']");
+    s.fill(
+        "#run-command",
+        &format!("echo $$ > {}; sleep 60", pid_file.display()),
+    );
+    s.click("#run-start");
+    s.wait_text("#job-page h1", "Job #3");
+    let pid = support::webdriver::wait_for_file(&pid_file);
+    s.click("#job-cancel");
+    s.wait_text("#job-state", "cancelled");
+    assert!(
+        !Path::new(&format!("/proc/{}", pid.trim())).exists(),
+        "the cancelled command still runs"
+    );
+
+    // The Jobs screen lists all three, newest first; the state filter narrows it.
+    s.click("#nav-jobs");
+    s.wait_text("#job-row-3", "cancelled");
+    s.wait_text("#job-row-1", "host0, host1");
+    choose(&s, "#job-state-filter", "cancelled");
+    s.wait_gone("#job-row-1");
+    s.find("#job-row-3");
+    s.screenshot("jobs-03-list");
+    s.quit();
+
+    // A notification was sent for the failed job.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = monitor.kill();
+    let _ = monitor.wait();
+    let seen = std::fs::read_to_string(&notices).unwrap();
+    assert!(
+        seen.contains("Job #1 failed"),
+        "no notification on the bus:\n{seen}"
+    );
+}
