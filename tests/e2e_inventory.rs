@@ -123,7 +123,7 @@ fn inventory_end_to_end() {
     s.click("#nav-settings");
     s.wait_text("#content", "Data directory");
     s.click("#nav-jobs");
-    s.wait_text("#content", "not built yet");
+    s.wait_text("#jobs-empty", "No jobs");
     s.click("#nav-vms");
     s.find(&row("web-1"));
 

@@ -192,6 +192,17 @@ pub struct ExecArgs {
     /// Print hosts with identical output together (like ClusterShell's clubak -b).
     #[arg(long)]
     pub group: bool,
+    /// Print nothing (not even failures): the job history keeps the output, and the exit
+    /// status says whether every host succeeded.
+    #[arg(long, short = 'q', conflicts_with_all = ["json", "group"])]
+    pub quiet: bool,
+    /// Do not record this run as a job (nothing is kept, nothing shows in `vmo job list`).
+    #[arg(long)]
+    pub no_record: bool,
+    /// Output kept per host in the job history, in MiB (beyond it the command keeps
+    /// running and the log says it was cut).
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub output_cap: u64,
     /// Run the command N times over the same pooled connections, printing each run's
     /// wall time to stderr (warm-connection benchmarks); output is shown for the last run.
     #[arg(long, default_value_t = 1, value_name = "N")]

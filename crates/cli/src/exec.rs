@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use vmo_engine::jobs::{label_for_names, JobOptions, JobSpec, JobSummary, Origin};
-use vmo_engine::ssh::{FanoutEvent, HostOutcome, HostResult};
+use vmo_engine::ssh::{run_on_hosts, FanoutEvent, HostOutcome, HostResult, RunOptions, Target};
 use vmo_engine::Engine;
 
 /// Longest `--timeout` accepted (about 31 years).
@@ -21,10 +21,12 @@ enum Mode {
     Quiet,
 }
 
-/// How output is shown.
+/// How output is shown, and whether the run is recorded.
 pub struct Display {
     pub json: bool,
     pub group: bool,
+    pub quiet: bool,
+    pub record: bool,
     pub repeat: usize,
 }
 
@@ -63,10 +65,18 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> anyhow::Result<ExitCode> {
         origin: Origin::Cli,
         retry_of: None,
     };
+    if args.output_cap == 0 {
+        bail!("--output-cap must be at least 1 MiB");
+    }
+    engine
+        .jobs()
+        .set_output_cap(args.output_cap.saturating_mul(1 << 20));
     let names = vms.iter().map(|vm| vm.name.clone()).collect();
     let display = Display {
         json: args.json,
         group: args.group,
+        quiet: args.quiet,
+        record: !args.no_record,
         repeat: args.repeat,
     };
     run_job(engine, spec, names, display).await
@@ -100,7 +110,7 @@ pub async fn run_job(
     let mut job = None;
     for round in 1..=runs {
         let last = round == runs;
-        let mode = if !last {
+        let mode = if !last || display.quiet {
             Mode::Quiet
         } else if display.json || display.group {
             Mode::Collect(vec![Collected::default(); names.len()])
@@ -108,11 +118,11 @@ pub async fn run_job(
             Mode::Stream(LinePrinter::new(names.clone()))
         };
         let started = Instant::now();
-        let (done, mode) = run_round(engine, spec.clone(), &cancel, mode).await?;
+        let (done, mode) = run_round(engine, &spec, display.record, &cancel, mode).await?;
         if runs > 1 {
             eprintln!("run {round}: {:.3} s", started.elapsed().as_secs_f64());
         }
-        job = Some(done.0);
+        job = done.0;
         results = done.1;
         if let Mode::Collect(collected) = mode {
             if display.group {
@@ -130,7 +140,7 @@ pub async fn run_job(
     // A host without a result (its task panicked in the engine) did not succeed either.
     let missing = names.len().saturating_sub(results.len());
     let failed = results.iter().filter(|r| !r.outcome.success()).count() + missing;
-    if failed > 0 && !display.json {
+    if failed > 0 && !display.json && !display.quiet {
         let unreachable = results
             .iter()
             .filter(|r| matches!(&r.outcome, HostOutcome::Failed { error } if error.kind.is_unreachable()))
@@ -150,14 +160,66 @@ pub async fn run_job(
     })
 }
 
+/// One run: as a job (recorded), or straight through the SSH engine (`--no-record`).
 async fn run_round(
     engine: &Engine,
-    spec: JobSpec,
+    spec: &JobSpec,
+    record: bool,
     cancel: &CancellationToken,
     mut mode: Mode,
-) -> anyhow::Result<((JobSummary, Vec<HostResult>), Mode)> {
+) -> anyhow::Result<((Option<JobSummary>, Vec<HostResult>), Mode)> {
     let (tx, mut events) = mpsc::channel(256);
-    let run = engine.jobs().run(spec, tx, cancel.clone());
+    let run = async {
+        if record {
+            let (job, results) = engine.jobs().run(spec.clone(), tx, cancel.clone()).await?;
+            return Ok((Some(job), results));
+        }
+        let (targets, mut results) = resolve(engine, spec).await?;
+        for result in &results {
+            let _ = tx.send(FanoutEvent::Finished(result.clone())).await;
+        }
+        let options = RunOptions {
+            concurrency: spec.options.concurrency,
+            timeout: spec.options.timeout,
+        };
+        // run_on_hosts numbers its targets 0..n; map them back to host positions.
+        let (positions, targets): (Vec<usize>, Vec<Target>) = targets.into_iter().unzip();
+        let position = |i: usize| positions.get(i).copied().unwrap_or(i);
+        let (fan_tx, mut fan_rx) = mpsc::channel(256);
+        let pool = engine.ssh().pool().clone();
+        let run = run_on_hosts(
+            pool,
+            targets,
+            spec.command.clone(),
+            options,
+            cancel.clone(),
+            fan_tx,
+        );
+        let forward = async {
+            while let Some(event) = fan_rx.recv().await {
+                let event = match event {
+                    FanoutEvent::Output { index, output } => FanoutEvent::Output {
+                        index: position(index),
+                        output,
+                    },
+                    FanoutEvent::Finished(mut r) => {
+                        r.index = position(r.index);
+                        FanoutEvent::Finished(r)
+                    }
+                };
+                if tx.send(event).await.is_err() {
+                    break;
+                }
+            }
+        };
+        let (ran, ()) = tokio::join!(run, forward);
+        results.extend(ran.into_iter().map(|mut r| {
+            r.index = position(r.index);
+            r
+        }));
+        results.sort_by_key(|r| r.index);
+        Ok::<_, anyhow::Error>((None, results))
+    };
     let print = async {
         while let Some(event) = events.recv().await {
             match (&mut mode, event) {
@@ -180,4 +242,30 @@ async fn run_round(
     };
     let (done, ()) = tokio::join!(run, print);
     Ok((done?, mode))
+}
+
+/// The spec's VMs as SSH targets with their host positions; those whose jump hosts do
+/// not resolve become failed results.
+async fn resolve(
+    engine: &Engine,
+    spec: &JobSpec,
+) -> anyhow::Result<(Vec<(usize, Target)>, Vec<HostResult>)> {
+    let everyone = engine.inventory().list().await?;
+    let mut targets = Vec::new();
+    let mut failed = Vec::new();
+    for (index, id) in spec.targets.iter().enumerate() {
+        let Some(vm) = everyone.iter().find(|vm| vm.id == *id) else {
+            bail!("VM #{} is no longer in the inventory", id.0);
+        };
+        match Target::resolve(vm, &everyone) {
+            Ok(target) => targets.push((index, target)),
+            Err(error) => failed.push(HostResult {
+                index,
+                name: vm.name.clone(),
+                outcome: HostOutcome::Failed { error },
+                duration: Duration::ZERO,
+            }),
+        }
+    }
+    Ok((targets, failed))
 }

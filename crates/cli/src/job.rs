@@ -77,6 +77,8 @@ pub async fn run(engine: &Engine, command: JobCommand) -> anyhow::Result<ExitCod
             let display = Display {
                 json: false,
                 group: false,
+                quiet: false,
+                record: true,
                 repeat: 1,
             };
             run_job(engine, spec, names, display).await

@@ -1602,3 +1602,57 @@ fn logs_follow_prints_until_the_job_ends() {
     assert_eq!(follow.stdout(), "host0: first\nhost0: second\n", "{follow}");
     assert!(exec.wait().unwrap().success());
 }
+
+#[test]
+fn exec_quiet_no_record_and_output_cap() {
+    let _lock = shared();
+    let fleet = Fleet::start(1);
+    let ctx = Ctx::with_fleet(&fleet);
+    let quiet = ctx.run(&["exec", "--vm", "host0", "--quiet", "--", "echo hi; exit 2"]);
+    quiet.assert_code(1);
+    assert!(
+        quiet.stdout.is_empty() && quiet.stderr.is_empty(),
+        "{quiet}"
+    );
+    let logs = ctx.run(&["job", "logs", "1"]);
+    assert_eq!(
+        logs.stdout(),
+        "host0: hi\n",
+        "recorded all the same: {logs}"
+    );
+
+    let unrecorded = ctx.run(&["exec", "--vm", "host0", "--no-record", "--", "echo there"]);
+    unrecorded.assert_code(0);
+    assert_eq!(unrecorded.stdout(), "host0: there\n");
+    let list = ctx.run(&["job", "list", "--json"]);
+    let jobs: Value = serde_json::from_str(&list.stdout()).unwrap();
+    assert_eq!(jobs.as_array().unwrap().len(), 1, "{list}");
+
+    let capped = ctx.run(&[
+        "exec",
+        "--vm",
+        "host0",
+        "--quiet",
+        "--output-cap",
+        "1",
+        "--",
+        "head -c 3000000 /dev/zero | tr '\\0' x",
+    ]);
+    capped.assert_code(0);
+    let show = ctx.run(&["job", "show", "2", "--json"]);
+    let detail: Value = serde_json::from_str(&show.stdout()).unwrap();
+    assert_eq!(detail["hosts"][0]["truncated"], true, "{show}");
+    assert_eq!(detail["hosts"][0]["out_bytes"], 1 << 20, "{show}");
+    let logs = ctx.run(&["job", "logs", "2"]);
+    assert!(
+        logs.stdout().contains("output truncated at 1 MiB"),
+        "marker shown"
+    );
+
+    let bad = ctx.run(&["exec", "--vm", "host0", "--output-cap", "0", "--", "true"]);
+    bad.assert_code(2);
+    assert!(
+        bad.stderr.contains("--output-cap must be at least 1 MiB"),
+        "{bad}"
+    );
+}
