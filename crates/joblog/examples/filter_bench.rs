@@ -23,7 +23,9 @@ fn main() {
         started.elapsed().as_secs_f64() * 1e3
     );
     let regex = LogFilter {
-        text: Some(TextMatch::new("error [0-9]+7$", true, false).unwrap_or_else(|e| panic!("{e}"))),
+        text: Some(
+            TextMatch::new("error [0-9]+00 on", true, false).unwrap_or_else(|e| panic!("{e}")),
+        ),
         ..Default::default()
     };
     let plain = LogFilter {
