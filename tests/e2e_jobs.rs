@@ -85,7 +85,9 @@ fn run_watch_filter_cancel_retry_export_and_notify() {
 
     // Filter by host.
     choose(&s, "#log-host", "1");
-    s.wait_text("#log-count", "3 of 10 lines");
+    s.wait_script(
+        "return document.getElementById('log-count').textContent.startsWith('3 of 10 lines');",
+    );
     let shown = s.text_of("#log-lines");
     assert!(
         shown.contains("host1") && !shown.contains("host0"),
@@ -156,4 +158,60 @@ fn run_watch_filter_cancel_retry_export_and_notify() {
         seen.contains("Job #1 failed"),
         "no notification on the bus:\n{seen}"
     );
+}
+
+/// A 1,000,000-line job in the viewer: counted, scrolled to the middle (the rows drawn are
+/// the ones there, not all of them), and filtered by text.
+#[test]
+fn a_million_line_log_scrolls_and_filters() {
+    let fleet = Fleet::start(1);
+    let data = tempfile::tempdir().unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let engine = Engine::open(Paths::new(data.path())).await.unwrap();
+        engine
+            .inventory()
+            .import_apply(fleet.ssh_config(), None)
+            .await
+            .unwrap();
+    });
+    let driver = Driver::start(
+        Path::new(APP),
+        &[
+            ("VMO_DATA_DIR", data.path()),
+            ("VMO_KNOWN_HOSTS", fleet.known_hosts()),
+        ],
+    );
+    let s = driver.session();
+    s.click("#vm-row-host0 button[title='Run on host0']");
+    s.fill("#run-command", "seq 1 1000000 | sed 's/^/row /'");
+    s.click("#run-start");
+    s.wait_text("#job-state", "succeeded");
+    s.wait_text("#log-count", "1000000 lines");
+    // Only a window of rows is in the page, and it follows the end.
+    let drawn = s.execute("return document.querySelectorAll('#log-lines .log-line').length;");
+    let drawn = drawn.as_u64().unwrap();
+    assert!((10..200).contains(&drawn), "{drawn} rows drawn");
+    s.wait_text("#log-lines", "row 1000000");
+
+    // Scroll to the middle: the rows there are drawn.
+    s.execute(
+        "const e = document.getElementById('log-lines'); \
+         e.scrollTop = 500000 * 18; e.dispatchEvent(new Event('scroll')); return true;",
+    );
+    s.wait_text("#log-lines", "row 500001");
+    s.find("#log-follow");
+
+    // Filter while that many lines are loaded.
+    let started = std::time::Instant::now();
+    s.fill("#log-search", "row 777777");
+    s.wait_script(
+        "return document.getElementById('log-count').textContent.startsWith('1 of 1000000 lines');",
+    );
+    eprintln!(
+        "filtering 1,000,000 lines in the UI (debug build): {:.2?}",
+        started.elapsed()
+    );
+    s.wait_text("#log-lines", "row 777777");
+    s.screenshot("jobs-04-million");
+    s.quit();
 }

@@ -19,6 +19,9 @@ use vmo_engine::jobs::log::{JobLog, LogFilter, Stream, TextMatch};
 use vmo_engine::jobs::{HostState, JobDetail, JobId};
 use vmo_engine::JobEvent;
 
+/// How long typing must pause before the text filter applies.
+const TYPING_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
     Interleaved,
@@ -71,6 +74,7 @@ pub fn LogViewer(detail: JobDetail) -> Element {
         text: String::new(),
         regex: false,
     });
+    let mut typing = use_signal(|| 0u64);
     let timestamps = use_signal(|| false);
     let follow = use_signal(|| true);
     let matches = use_hook(|| Rc::new(RefCell::new(Matches::default())));
@@ -166,7 +170,22 @@ pub fn LogViewer(detail: JobDetail) -> Element {
                     class: "search",
                     id: "log-search",
                     placeholder: if current.regex { "Regular expression" } else { "Search text" },
-                    oninput: move |e| choice.write().text = e.value(),
+                    // Filtering a big log costs a pass over every line: wait for a pause
+                    // in typing rather than filter on every keystroke.
+                    oninput: move |e| {
+                        let typed = e.value();
+                        let serial = {
+                            let mut n = typing.write();
+                            *n += 1;
+                            *n
+                        };
+                        spawn(async move {
+                            tokio::time::sleep(TYPING_PAUSE).await;
+                            if *typing.peek() == serial {
+                                choice.write().text = typed;
+                            }
+                        });
+                    },
                 }
                 label { class: "check",
                     input { r#type: "checkbox", id: "log-regex", onchange: move |e| choice.write().regex = e.checked() }
