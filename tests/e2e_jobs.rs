@@ -215,3 +215,83 @@ fn a_million_line_log_scrolls_and_filters() {
     s.screenshot("jobs-04-million");
     s.quit();
 }
+
+/// Benchmark, not a test of the suite (bench/run runs it in release): while 20 hosts
+/// stream into the open log viewer (and the user scrolls and filters), how long is the UI's
+/// event loop ever kept busy? Reads the app's lag probe (`VMO_LAG_PROBE`) and prints it.
+#[test]
+#[ignore = "benchmark: bench/run runs it with --release"]
+fn ui_responsiveness_while_twenty_hosts_stream() {
+    let fleet = Fleet::start(20);
+    let data = tempfile::tempdir().unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let engine = Engine::open(Paths::new(data.path())).await.unwrap();
+        engine
+            .inventory()
+            .import_apply(fleet.ssh_config(), None)
+            .await
+            .unwrap();
+    });
+    let probe = data.path().join("lag.txt");
+    let phase = |what: &str| {
+        let at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        println!("phase at {at}: {what}");
+    };
+    let driver = Driver::start(
+        Path::new(APP),
+        &[
+            ("VMO_DATA_DIR", data.path()),
+            ("VMO_KNOWN_HOSTS", fleet.known_hosts()),
+            ("VMO_LAG_PROBE", &probe),
+        ],
+    );
+    let s = driver.session();
+    phase("s.click('#vm-table thead input[type=chec");
+    s.click("#vm-table thead input[type=checkbox]");
+    s.wait_text("#vm-run-selected", "(20)");
+    s.click("#vm-run-selected");
+    // 20 hosts x 50,000 lines, paced so the stream lasts a few seconds.
+    s.fill(
+        "#run-command",
+        "for i in $(seq 1 10); do seq 1 5000 | sed 's/.*/line &: \\x1b[32mok\\x1b[0m/'; sleep 0.3; done",
+    );
+    phase("s.click('#run-start');");
+    s.click("#run-start");
+    s.wait_text("#job-state", "running");
+    // The user looks around while it streams.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    s.execute(
+        "const e = document.getElementById('log-lines'); e.scrollTop = 1000; \
+         e.dispatchEvent(new Event('scroll')); return true;",
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    phase("s.fill('#log-search', 'line 4999:');");
+    s.fill("#log-search", "line 4999:");
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    phase("s.click('#log-view-grouped');");
+    s.click("#log-view-grouped");
+    // A debug build streams slowly: allow minutes, not the usual seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while !s.text_of("#job-state").contains("succeeded") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job never finished"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    phase("s.click('#log-view-interleaved');");
+    s.click("#log-view-interleaved");
+    s.wait_script(
+        "return document.getElementById('log-count').textContent.includes('of 1000000 lines');",
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let report = std::fs::read_to_string(&probe).expect("the lag probe wrote its file");
+    s.quit();
+    println!(
+        "UI event loop while 20 hosts streamed 1,000,000 lines: {}",
+        report.trim()
+    );
+}

@@ -100,3 +100,80 @@ fn notify<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
         tracing::warn!("cannot show a desktop notification: {e}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vmo_engine::jobs::{JobId, JobOptions, Origin};
+
+    fn job(state: JobState, succeeded: u32) -> JobSummary {
+        JobSummary {
+            id: JobId(7),
+            command: "uptime".into(),
+            origin: Origin::App,
+            target_label: "web-1, web-2, web-3".into(),
+            options: JobOptions::default(),
+            state,
+            retry_of: None,
+            created_at: 0,
+            started_at: Some(0),
+            finished_at: Some(10),
+            hosts_total: 3,
+            hosts_done: 3,
+            hosts_succeeded: succeeded,
+        }
+    }
+
+    #[test]
+    fn notices_follow_the_outcome_and_the_toggles() {
+        let all = Notifications::default();
+        let (title, body) = notice(&job(JobState::Failed, 2), None, all).unwrap();
+        assert_eq!(title, "Job #7 failed");
+        assert_eq!(
+            body,
+            "uptime on web-1, web-2, web-3: 1 of 3 hosts did not succeed"
+        );
+        let (title, _) = notice(&job(JobState::Succeeded, 3), None, all).unwrap();
+        assert_eq!(title, "Job #7 succeeded");
+        let (title, body) =
+            notice(&job(JobState::Succeeded, 3), Some(JobState::Failed), all).unwrap();
+        assert_eq!(title, "Job #7 succeeded again");
+        assert!(body.ends_with("the previous run had failed"), "{body}");
+        let (title, _) = notice(&job(JobState::TimedOut, 0), None, all).unwrap();
+        assert_eq!(title, "Job #7 timed out");
+        // Cancelled by the user: nothing to tell them.
+        assert!(notice(&job(JobState::Cancelled, 1), None, all).is_none());
+
+        let only_failures = Notifications {
+            succeeded: false,
+            failed: true,
+            recovered: false,
+        };
+        assert!(notice(&job(JobState::Succeeded, 3), None, only_failures).is_none());
+        assert!(notice(
+            &job(JobState::Succeeded, 3),
+            Some(JobState::Failed),
+            only_failures
+        )
+        .is_none());
+        assert!(notice(&job(JobState::Failed, 0), None, only_failures).is_some());
+        // Recovery notices stay on when plain successes are off.
+        let recoveries = Notifications {
+            succeeded: false,
+            failed: false,
+            recovered: true,
+        };
+        assert!(notice(
+            &job(JobState::Succeeded, 3),
+            Some(JobState::Failed),
+            recoveries
+        )
+        .is_some());
+        assert!(notice(
+            &job(JobState::Succeeded, 3),
+            Some(JobState::Succeeded),
+            recoveries
+        )
+        .is_none());
+    }
+}

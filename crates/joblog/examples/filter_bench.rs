@@ -37,6 +37,13 @@ fn main() {
         stream: Some(Stream::Stdout),
         ..Default::default()
     };
+    let t = Instant::now();
+    let digests: Vec<(u64, usize)> = (0..HOSTS).map(|h| log.output_digest(h)).collect();
+    println!(
+        "digest every host's output (grouping): {:.1} ms ({} lines)",
+        t.elapsed().as_secs_f64() * 1e3,
+        digests.iter().map(|d| d.1).sum::<usize>()
+    );
     for (name, filter) in [("regex", &regex), ("text", &plain), ("host", &host)] {
         let mut times = Vec::new();
         let mut found = 0;

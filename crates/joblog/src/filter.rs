@@ -82,10 +82,17 @@ impl JobLog {
     /// Like [`JobLog::filter`] for the lines from index `start` on: a live view filters only
     /// the lines that arrived since its last call.
     pub fn filter_from(&self, filter: &LogFilter, start: usize) -> Vec<u32> {
+        self.filter_range(filter, start..self.len())
+    }
+
+    /// Like [`JobLog::filter`] for the lines in `range`: a view that must stay responsive
+    /// filters a big log a slice at a time.
+    pub fn filter_range(&self, filter: &LogFilter, range: std::ops::Range<usize>) -> Vec<u32> {
         let prepared = Prepared::new(filter);
         self.lines_with_escape_flag()
             .enumerate()
-            .skip(start)
+            .skip(range.start)
+            .take(range.end.saturating_sub(range.start))
             .filter(|(_, (line, has_escape))| prepared.matches(line, *has_escape))
             .filter_map(|(index, _)| u32::try_from(index).ok())
             .collect()

@@ -42,6 +42,8 @@ pub struct JobLog {
 struct Arena {
     text: String,
     records: Vec<Record>,
+    /// Line indices per host, so one host's output is read without scanning the others'.
+    by_host: Vec<Vec<u32>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -197,9 +199,32 @@ impl JobLog {
 
     /// The complete lines of one stream of one host, in order.
     pub fn host_output(&self, host: u32, stream: Stream) -> impl Iterator<Item = &str> {
-        self.lines()
-            .filter(move |line| line.host == host && line.stream == stream)
+        self.arena
+            .by_host
+            .get(host as usize)
+            .into_iter()
+            .flatten()
+            .filter_map(move |i| self.arena.line(*i as usize))
+            .filter(move |line| line.stream == stream)
             .map(|line| line.text)
+    }
+
+    /// A digest of `host`'s output (its stdout lines, then its stderr lines; markers left
+    /// out) and how many lines it has: hosts with equal digests have identical output, as
+    /// [`group_hosts`](crate::group_hosts) compares it. Costs one pass over that host's
+    /// lines only, so a live view can group hosts as each one finishes.
+    pub fn output_digest(&self, host: u32) -> (u64, usize) {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        let mut lines = 0;
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            stream.hash(&mut hasher);
+            for text in self.host_output(host, stream) {
+                text.hash(&mut hasher);
+                lines += 1;
+            }
+        }
+        (hasher.finish(), lines)
     }
 }
 
@@ -276,6 +301,11 @@ impl Arena {
     }
 
     fn push_piece(&mut self, host: u32, stream: Stream, at_ms: i64, bytes: &[u8]) {
+        let slot = host as usize;
+        if self.by_host.len() <= slot {
+            self.by_host.resize_with(slot + 1, Vec::new);
+        }
+        self.by_host[slot].push(self.records.len() as u32);
         self.records.push(Record {
             start: self.text.len() as u64,
             at_ms,

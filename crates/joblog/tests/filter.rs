@@ -201,6 +201,14 @@ fn filter_from_only_looks_at_newer_lines() {
     };
     assert_eq!(log.filter_from(&filter, 2), [2, 3]);
     assert!(log.filter_from(&filter, 100).is_empty());
+    // In slices, the same answer as in one go.
+    let whole = log.filter(&filter);
+    let sliced: Vec<u32> = (0..log.len())
+        .step_by(2)
+        .flat_map(|start| log.filter_range(&filter, start..(start + 2).min(log.len())))
+        .collect();
+    assert_eq!(sliced, whole);
+    assert!(log.filter_range(&filter, 3..1).is_empty());
 }
 
 /// A million lines over 50 hosts; every 1000th line is an error, half of those coloured.

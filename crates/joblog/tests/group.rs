@@ -203,3 +203,25 @@ fn grouping_a_large_log_is_linear_enough() {
         ]
     );
 }
+
+#[test]
+fn output_digests_agree_with_grouping() {
+    let mut log = log_with(&["a\nb\n", "a\nb\n", "a\nc\n", "a\nb\n", ""]);
+    // Same stdout, but one host also wrote to stderr: different output.
+    push(&mut log, 3, Stream::Stderr, "oops\n");
+    // A marker is not output.
+    push(&mut log, 1, Stream::Marker, "[cut]\n");
+    let digest = |h| log.output_digest(h);
+    assert_eq!(digest(0), digest(1));
+    assert_ne!(digest(0), digest(2));
+    assert_ne!(digest(0), digest(3));
+    assert_eq!(digest(0).1, 2);
+    assert_eq!(digest(3).1, 3);
+    assert_eq!(digest(4).1, 0);
+    // Lines moved from stdout to stderr are not the same output.
+    let mut moved = log_with(&["x\n", ""]);
+    push(&mut moved, 1, Stream::Stderr, "x\n");
+    assert_ne!(moved.output_digest(0), moved.output_digest(1));
+    let groups = group_hosts(&log, &[0, 1, 2, 3, 4]);
+    assert_eq!(groups[0].hosts, [0, 1]);
+}

@@ -19,6 +19,20 @@ use vmo_engine::jobs::log::{JobLog, LogFilter, Stream, TextMatch};
 use vmo_engine::jobs::{HostState, JobDetail, JobId};
 use vmo_engine::JobEvent;
 
+/// Lines filtered per render: a new filter over a million lines runs in slices, so the
+/// UI keeps answering (a slice is a few milliseconds in a release build).
+const FILTER_SLICE: usize = 25_000;
+
+/// Output bytes split into lines between two chances for the UI to handle other work.
+const PUSH_SLICE: usize = 1 << 20;
+
+/// Lets the runtime under the virtual DOM run (timers, the socket) between two slices of
+/// work. A plain yield is not enough: the virtual DOM would find the woken task at once and
+/// go on without returning to the runtime.
+async fn breathe() {
+    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+}
+
 /// How long typing must pause before the text filter applies.
 const TYPING_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
 
@@ -75,6 +89,7 @@ pub fn LogViewer(detail: JobDetail) -> Element {
         regex: false,
     });
     let mut typing = use_signal(|| 0u64);
+    let mut catch_up = use_signal(|| 0u64);
     let timestamps = use_signal(|| false);
     let follow = use_signal(|| true);
     let matches = use_hook(|| Rc::new(RefCell::new(Matches::default())));
@@ -92,7 +107,9 @@ pub fn LogViewer(detail: JobDetail) -> Element {
         t => TextMatch::new(t, current.regex, false).map(Some),
     };
     let filter_error = text_match.as_ref().err().cloned();
-    let (indices, total) = {
+    // Read so that a slice scheduled below re-renders this component.
+    let _ = catch_up();
+    let (indices, total, scanned) = {
         let log = log.read();
         let mut m = matches.borrow_mut();
         let key = (current.clone(), by_status.clone().unwrap_or_default());
@@ -108,14 +125,21 @@ pub fn LogViewer(detail: JobDetail) -> Element {
                 stream: current.stream,
                 text: text_match.clone().ok().flatten(),
             };
-            let from = m.scanned;
-            let found = log.filter_from(&filter, from);
+            let end = (m.scanned + FILTER_SLICE).min(log.len());
+            let found = log.filter_range(&filter, m.scanned..end);
             if !found.is_empty() {
                 Rc::make_mut(&mut m.indices).extend(found);
             }
-            m.scanned = log.len();
+            m.scanned = end;
+            if end < log.len() {
+                // More to scan: the next slice after the loop has handled what waits.
+                spawn(async move {
+                    breathe().await;
+                    *catch_up.write() += 1;
+                });
+            }
         }
-        (lines::Shown(m.indices.clone()), log.len())
+        (lines::Shown(m.indices.clone()), log.len(), m.scanned)
     };
     let live = !detail.job.state.is_final();
 
@@ -209,6 +233,8 @@ pub fn LogViewer(detail: JobDetail) -> Element {
             div { class: "log-status", id: "log-count",
                 if !loaded() {
                     "Loading…"
+                } else if scanned < total {
+                    "Filtering… {indices.0.len()} matches in {scanned} of {total} lines"
                 } else if indices.0.len() == total {
                     "{total} lines"
                 } else {
@@ -217,7 +243,7 @@ pub fn LogViewer(detail: JobDetail) -> Element {
                 if live { span { class: "badge running", "live" } }
             }
             match view() {
-                View::Grouped => rsx! { grouped::Grouped { detail: detail.clone(), log, stream: current.stream } },
+                View::Grouped => rsx! { grouped::Grouped { detail: detail.clone(), log, loaded: loaded(), stream: current.stream } },
                 v => rsx! {
                     lines::VirtualLines {
                         log,
@@ -270,10 +296,17 @@ async fn follow_job(
     loop {
         match events.recv().await {
             Ok(JobEvent::Output { job, chunks }) if job == id => {
-                let mut l = log.write();
-                let seen = l.last_chunk_id();
+                // A batch can hold megabytes: split it into lines a slice at a time,
+                // letting the UI handle what waits in between.
+                let seen = log.peek().last_chunk_id();
+                let mut bytes = 0;
                 for chunk in chunks.iter().filter(|c| c.id > seen) {
-                    l.push(chunk);
+                    log.write().push(chunk);
+                    bytes += chunk.data.len();
+                    if bytes >= PUSH_SLICE {
+                        bytes = 0;
+                        breathe().await;
+                    }
                 }
             }
             Ok(JobEvent::HostFinished { job, host }) if job == id => {

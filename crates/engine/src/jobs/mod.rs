@@ -286,15 +286,23 @@ impl Jobs {
     }
 
     /// The whole output of a job as lines (partial last lines of finished hosts completed).
+    /// Splitting into lines is CPU work: it runs off the async threads, a page at a time,
+    /// so a caller's event loop (the UI's) keeps turning while a big log loads.
     pub async fn log(&self, job: JobId) -> Result<(JobDetail, JobLog), EngineError> {
         let detail = self.inner.store.detail(job).await?;
         let mut log = JobLog::new(detail.hosts.iter().map(|h| h.name.clone()).collect());
         loop {
             let chunks = self.chunks(job, log.last_chunk_id(), CHUNK_PAGE).await?;
-            for chunk in &chunks {
-                log.push(chunk);
-            }
-            if (chunks.len() as u32) < CHUNK_PAGE {
+            let last_page = (chunks.len() as u32) < CHUNK_PAGE;
+            log = tokio::task::spawn_blocking(move || {
+                for chunk in &chunks {
+                    log.push(chunk);
+                }
+                log
+            })
+            .await
+            .map_err(|e| EngineError::new(ErrorCode::Io, format!("reading the log failed: {e}")))?;
+            if last_page {
                 break;
             }
         }
