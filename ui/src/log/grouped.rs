@@ -117,7 +117,7 @@ fn group_by_digest(hosts: &[u32], digests: &HashMap<u32, (u64, usize)>) -> Vec<O
         }
     }
     // Stable: equal sizes keep the order of their lowest host.
-    groups.sort_by(|a, b| b.1.hosts.len().cmp(&a.1.hosts.len()));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.1.hosts.len()));
     groups.into_iter().map(|(_, g)| g).collect()
 }
 
