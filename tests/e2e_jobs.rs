@@ -26,11 +26,18 @@ fn run_watch_filter_cancel_retry_export_and_notify() {
     let data = tempfile::tempdir().unwrap();
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let engine = Engine::open(Paths::new(data.path())).await.unwrap();
-        engine
-            .inventory()
+        let inventory = engine.inventory();
+        inventory
             .import_apply(fleet.ssh_config(), None)
             .await
             .unwrap();
+        // host0 and host1 serve "web"; host2 is production (guarded by default).
+        for (name, tag) in [("host0", "web"), ("host1", "web"), ("host2", "prod")] {
+            let vm = inventory.find_by_name(name).await.unwrap();
+            let mut draft = vm.draft();
+            draft.tags = vec![tag.to_string()];
+            inventory.update(vm.id, draft).await.unwrap();
+        }
     });
     // Notifications travel on the session bus this test runs in (dbus-run-session).
     let notices = data.path().join("notifications.txt");
@@ -61,11 +68,14 @@ fn run_watch_filter_cancel_retry_export_and_notify() {
     s.fill(
         "#run-command",
         &format!(
-            "for i in 1 2 3; do echo line$i; sleep 0.4; done; \
+            "for i in 1 2 3; do echo line$i; sleep 1; done; \
              case \"$SSH_CONNECTION\" in *\" {port2}\") echo broken >&2; exit 5;; esac"
         ),
     );
     s.click("#run-start");
+    // host2 is tagged prod: the dialog asks first.
+    s.wait_text("#run-confirm", "host2");
+    s.click("#run-confirm-yes");
 
     // The job page: lines arrive while it runs.
     s.wait_text("#job-page h1", "Job #1");
@@ -80,7 +90,9 @@ fn run_watch_filter_cancel_retry_export_and_notify() {
     s.wait_text("#job-state", "failed");
     s.wait_text("#job-host-host2", "5");
     s.wait_text("#job-host-host0", "succeeded");
-    s.wait_text("#log-count", "10 lines");
+    s.wait_script(
+        "return document.getElementById('log-count').textContent.startsWith('10 lines');",
+    );
     s.screenshot("jobs-01-finished");
 
     // Filter by host.
@@ -147,6 +159,23 @@ fn run_watch_filter_cancel_retry_export_and_notify() {
     s.wait_gone("#job-row-1");
     s.find("#job-row-3");
     s.screenshot("jobs-03-list");
+
+    // Targets by tag: the preview shows the tagged VMs, and the job is labelled by the tag.
+    s.click("#nav-vms");
+    s.click("#vm-row-host0 button[title='Run on host0']");
+    choose(&s, "#run-target-kind", "tag");
+    choose(&s, "#run-target-tag", "web");
+    s.wait_text("#run-targets", "host1");
+    let preview = s.text_of("#run-targets");
+    assert!(
+        preview.contains("host0") && !preview.contains("host2"),
+        "{preview}"
+    );
+    s.fill("#run-command", "true");
+    s.click("#run-start");
+    s.wait_text("#job-page h1", "Job #4");
+    s.wait_text("#job-state", "succeeded");
+    s.wait_text(".job-facts", "on tag:web");
     s.quit();
 
     // A notification was sent for the failed job.
@@ -186,7 +215,9 @@ fn a_million_line_log_scrolls_and_filters() {
     s.fill("#run-command", "seq 1 1000000 | sed 's/^/row /'");
     s.click("#run-start");
     s.wait_text("#job-state", "succeeded");
-    s.wait_text("#log-count", "1000000 lines");
+    s.wait_script(
+        "return document.getElementById('log-count').textContent.startsWith('1000000 lines');",
+    );
     // Only a window of rows is in the page, and it follows the end.
     let drawn = s.execute("return document.querySelectorAll('#log-lines .log-line').length;");
     let drawn = drawn.as_u64().unwrap();

@@ -89,10 +89,7 @@ impl JobLog {
     /// filters a big log a slice at a time.
     pub fn filter_range(&self, filter: &LogFilter, range: std::ops::Range<usize>) -> Vec<u32> {
         let prepared = Prepared::new(filter);
-        self.lines_with_escape_flag()
-            .enumerate()
-            .skip(range.start)
-            .take(range.end.saturating_sub(range.start))
+        self.lines_in(range)
             .filter(|(_, (line, has_escape))| prepared.matches(line, *has_escape))
             .filter_map(|(index, _)| u32::try_from(index).ok())
             .collect()

@@ -192,9 +192,12 @@ impl JobLog {
         self.arena.iter().map(|(line, _)| line)
     }
 
-    /// All complete lines in arrival order, each with whether it holds an ESC.
-    pub(crate) fn lines_with_escape_flag(&self) -> impl Iterator<Item = (Line<'_>, bool)> {
-        self.arena.iter()
+    /// The lines in `range`, with their indices and whether each holds an ESC.
+    pub(crate) fn lines_in(
+        &self,
+        range: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = (usize, (Line<'_>, bool))> {
+        self.arena.iter_range(range)
     }
 
     /// The complete lines of one stream of one host, in order.
@@ -244,24 +247,43 @@ impl Arena {
     }
 
     fn iter(&self) -> impl Iterator<Item = (Line<'_>, bool)> {
+        self.iter_range(0..self.records.len()).map(|(_, item)| item)
+    }
+
+    /// Lines in `range` with their indices, reached directly (no walk from the start).
+    fn iter_range(
+        &self,
+        range: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = (usize, (Line<'_>, bool))> {
+        let end = range.end.min(self.records.len());
+        let start = range.start.min(end);
         let ends = self
             .records
+            .get(start + 1..end.max(start + 1))
+            .unwrap_or_default()
             .iter()
-            .skip(1)
             .map(|next| next.start as usize)
-            .chain(std::iter::once(self.text.len()));
-        self.records.iter().zip(ends).map(|(record, end)| {
-            let line = Line {
-                host: record.host,
-                stream: record.stream,
-                at_ms: record.at_ms,
-                text: self
-                    .text
-                    .get(record.start as usize..end)
-                    .unwrap_or_default(),
-            };
-            (line, record.has_escape)
-        })
+            .chain(std::iter::once(
+                self.records
+                    .get(end)
+                    .map_or(self.text.len(), |next| next.start as usize),
+            ));
+        self.records[start..end]
+            .iter()
+            .zip(ends)
+            .enumerate()
+            .map(move |(i, (record, stop))| {
+                let line = Line {
+                    host: record.host,
+                    stream: record.stream,
+                    at_ms: record.at_ms,
+                    text: self
+                        .text
+                        .get(record.start as usize..stop)
+                        .unwrap_or_default(),
+                };
+                (start + i, (line, record.has_escape))
+            })
     }
 
     /// Appends one complete line (cut into pieces if longer than [`MAX_LINE`]).

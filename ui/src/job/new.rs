@@ -10,6 +10,22 @@ use std::time::Duration;
 use vmo_engine::jobs::{label_for_names, JobOptions, JobSpec, Origin};
 use vmo_engine::VmId;
 
+/// How the dialog picks its VMs.
+#[derive(Debug, Clone, PartialEq)]
+enum TargetChoice {
+    Chosen,
+    Tag(String),
+    All,
+}
+
+/// The tag a switch to "VMs with a tag" starts from: the one already picked, if any.
+fn current_tag(by: Signal<TargetChoice>) -> String {
+    match &*by.peek() {
+        TargetChoice::Tag(tag) => tag.clone(),
+        _ => String::new(),
+    }
+}
+
 #[component]
 pub fn NewJobDialog(ids: Vec<VmId>, on_close: EventHandler<()>) -> Element {
     let ctx = use_context::<UiContext>();
@@ -23,14 +39,35 @@ pub fn NewJobDialog(ids: Vec<VmId>, on_close: EventHandler<()>) -> Element {
     let mut confirming = use_signal(|| false);
     let mut error = use_signal(|| None::<String>);
 
-    let vms: Vec<vmo_engine::Vm> = inventory
-        .read()
-        .vms
+    // Which VMs: those chosen on the VMs screen, every VM with a tag, or all of them.
+    let mut by = use_signal(|| {
+        if ids.is_empty() {
+            TargetChoice::All
+        } else {
+            TargetChoice::Chosen
+        }
+    });
+    let all_vms = inventory.read().vms.clone();
+    let mut tags: Vec<String> = all_vms.iter().flat_map(|vm| vm.tags.clone()).collect();
+    tags.sort();
+    tags.dedup();
+    let vms: Vec<vmo_engine::Vm> = all_vms
         .iter()
-        .filter(|vm| ids.contains(&vm.id))
+        .filter(|vm| match &*by.read() {
+            TargetChoice::Chosen => ids.contains(&vm.id),
+            TargetChoice::Tag(tag) => vm.tags.contains(tag),
+            TargetChoice::All => true,
+        })
         .cloned()
         .collect();
     let names: Vec<String> = vms.iter().map(|vm| vm.name.clone()).collect();
+    let target_label = match &*by.read() {
+        TargetChoice::Chosen => {
+            label_for_names(&names.iter().map(String::as_str).collect::<Vec<_>>())
+        }
+        TargetChoice::Tag(tag) => format!("tag:{tag}"),
+        TargetChoice::All => "all VMs".to_string(),
+    };
     let guarded_tags = ctx.prefs.guarded_tags();
     let guarded: Vec<String> = vms
         .iter()
@@ -41,14 +78,19 @@ pub fn NewJobDialog(ids: Vec<VmId>, on_close: EventHandler<()>) -> Element {
         [one] => format!("Run on {one}"),
         many => format!("Run on {} VMs", many.len()),
     };
+    let chosen_count = ids.len();
 
     let submit = {
         let ctx = ctx.clone();
-        let names = names.clone();
+        let target_label = target_label.clone();
         let guarded = guarded.clone();
         let targets: Vec<VmId> = vms.iter().map(|vm| vm.id).collect();
         use_callback(move |confirmed: bool| {
             let text = command.peek().trim().to_string();
+            if targets.is_empty() {
+                error.set(Some("No VM matches these targets.".into()));
+                return;
+            }
             if text.is_empty() {
                 error.set(Some("Type a command to run.".into()));
                 return;
@@ -79,9 +121,7 @@ pub fn NewJobDialog(ids: Vec<VmId>, on_close: EventHandler<()>) -> Element {
             let spec = JobSpec {
                 command: text,
                 targets: targets.clone(),
-                target_label: label_for_names(
-                    &names.iter().map(String::as_str).collect::<Vec<_>>(),
-                ),
+                target_label: target_label.clone(),
                 options: JobOptions {
                     concurrency,
                     timeout,
@@ -119,6 +159,34 @@ pub fn NewJobDialog(ids: Vec<VmId>, on_close: EventHandler<()>) -> Element {
                         autofocus: true,
                         oninput: move |e| command.set(e.value()),
                         onkeydown: move |e| if e.key() == Key::Enter { submit.call(false) },
+                    }
+                }
+                div { class: "field",
+                    label { r#for: "run-target-kind", "Targets" }
+                    div { class: "options-row",
+                        select {
+                            id: "run-target-kind",
+                            onchange: move |e| by.set(match e.value().as_str() {
+                                "tag" => TargetChoice::Tag(current_tag(by)),
+                                "all" => TargetChoice::All,
+                                _ => TargetChoice::Chosen,
+                            }),
+                            if chosen_count > 0 {
+                                option { value: "chosen", selected: *by.read() == TargetChoice::Chosen, "The {chosen_count} chosen on the VMs screen" }
+                            }
+                            option { value: "tag", selected: matches!(*by.read(), TargetChoice::Tag(_)), "VMs with a tag" }
+                            option { value: "all", selected: *by.read() == TargetChoice::All, "All VMs ({all_vms.len()})" }
+                        }
+                        if let TargetChoice::Tag(current) = by.read().clone() {
+                            select {
+                                id: "run-target-tag",
+                                onchange: move |e| by.set(TargetChoice::Tag(e.value())),
+                                option { value: "", selected: current.is_empty(), disabled: true, "choose a tag" }
+                                for tag in tags.iter() {
+                                    option { key: "{tag}", value: "{tag}", selected: *tag == current, "{tag}" }
+                                }
+                            }
+                        }
                     }
                 }
                 div { class: "field",

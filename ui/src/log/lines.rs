@@ -65,11 +65,17 @@ pub fn VirtualLines(
             },
             onscroll: move |e| {
                 let d = e.data();
+                let went_up = d.scroll_top() < *scroll_top.peek() - ROW_PX;
                 scroll_top.set(d.scroll_top());
                 viewport.set(f64::from(d.client_height()));
-                let at_end = d.scroll_top() + f64::from(d.client_height()) >= f64::from(d.scroll_height()) - 2.0 * ROW_PX;
-                if at_end != *follow.peek() {
-                    follow.set(at_end);
+                // Follow stops only when the user scrolls up (content growing under a
+                // stale scroll event must not stop it) and resumes at the end.
+                let at_end = d.scroll_top() + f64::from(d.client_height())
+                    >= f64::from(d.scroll_height()) - 2.0 * ROW_PX;
+                if at_end && !*follow.peek() {
+                    follow.set(true);
+                } else if went_up && !at_end && *follow.peek() {
+                    follow.set(false);
                 }
             },
             div { class: "log-spacer", style: "height: {height}px; padding-top: {offset}px;",
