@@ -21,10 +21,10 @@ use vmo_engine::JobEvent;
 
 /// Lines filtered per render: a new filter over a million lines runs in slices, so the
 /// UI keeps answering (a slice is a few milliseconds in a release build).
-const FILTER_SLICE: usize = 25_000;
+const FILTER_SLICE: usize = 10_000;
 
 /// Output bytes split into lines between two chances for the UI to handle other work.
-const PUSH_SLICE: usize = 1 << 20;
+const PUSH_SLICE: usize = 256 << 10;
 
 /// Lets the runtime under the virtual DOM run (timers, the socket) between two slices of
 /// work. A plain yield is not enough: the virtual DOM would find the woken task at once and
