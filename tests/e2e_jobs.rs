@@ -12,8 +12,10 @@ use vmo_testkit::Fleet;
 
 const APP: &str = env!("CARGO_BIN_EXE_vm-orchestrator");
 
-/// Sets a `<select>`'s value the way a user's choice would (a change event).
+/// Sets a `<select>`'s value the way a user's choice would (a change event), once the
+/// select is there.
 fn choose(s: &Session, css: &str, value: &str) {
+    s.find(css);
     s.execute(&format!(
         "const e = document.querySelector({css:?}); e.value = {value:?}; \
          e.dispatchEvent(new Event('change', {{ bubbles: true }})); return true;"
