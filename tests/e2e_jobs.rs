@@ -12,6 +12,28 @@ use vmo_testkit::Fleet;
 
 const APP: &str = env!("CARGO_BIN_EXE_vm-orchestrator");
 
+/// A fleet of `n` sshd, and a data directory whose inventory holds them (imported from the
+/// fleet's ssh config) with the given `(VM, tag)` pairs.
+fn fleet_in_inventory(n: usize, tags: &[(&str, &str)]) -> (Fleet, tempfile::TempDir) {
+    let fleet = Fleet::start(n);
+    let data = tempfile::tempdir().unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let engine = Engine::open(Paths::new(data.path())).await.unwrap();
+        let inventory = engine.inventory();
+        inventory
+            .import_apply(fleet.ssh_config(), None)
+            .await
+            .unwrap();
+        for (name, tag) in tags {
+            let vm = inventory.find_by_name(name).await.unwrap();
+            let mut draft = vm.draft();
+            draft.tags = vec![tag.to_string()];
+            inventory.update(vm.id, draft).await.unwrap();
+        }
+    });
+    (fleet, data)
+}
+
 /// Sets a `<select>`'s value the way a user's choice would (a change event), once the
 /// select is there.
 fn choose(s: &Session, css: &str, value: &str) {
@@ -24,23 +46,9 @@ fn choose(s: &Session, css: &str, value: &str) {
 
 #[test]
 fn run_watch_filter_cancel_retry_export_and_notify() {
-    let fleet = Fleet::start(3);
-    let data = tempfile::tempdir().unwrap();
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let engine = Engine::open(Paths::new(data.path())).await.unwrap();
-        let inventory = engine.inventory();
-        inventory
-            .import_apply(fleet.ssh_config(), None)
-            .await
-            .unwrap();
-        // host0 and host1 serve "web"; host2 is production (guarded by default).
-        for (name, tag) in [("host0", "web"), ("host1", "web"), ("host2", "prod")] {
-            let vm = inventory.find_by_name(name).await.unwrap();
-            let mut draft = vm.draft();
-            draft.tags = vec![tag.to_string()];
-            inventory.update(vm.id, draft).await.unwrap();
-        }
-    });
+    // host0 and host1 serve "web"; host2 is production (guarded by default).
+    let (fleet, data) =
+        fleet_in_inventory(3, &[("host0", "web"), ("host1", "web"), ("host2", "prod")]);
     // Notifications travel on the session bus this test runs in (dbus-run-session).
     let notices = data.path().join("notifications.txt");
     let mut monitor = Command::new("dbus-monitor")
@@ -195,16 +203,7 @@ fn run_watch_filter_cancel_retry_export_and_notify() {
 /// the ones there, not all of them), and filtered by text.
 #[test]
 fn a_million_line_log_scrolls_and_filters() {
-    let fleet = Fleet::start(1);
-    let data = tempfile::tempdir().unwrap();
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let engine = Engine::open(Paths::new(data.path())).await.unwrap();
-        engine
-            .inventory()
-            .import_apply(fleet.ssh_config(), None)
-            .await
-            .unwrap();
-    });
+    let (fleet, data) = fleet_in_inventory(1, &[]);
     let driver = Driver::start(
         Path::new(APP),
         &[
@@ -255,16 +254,7 @@ fn a_million_line_log_scrolls_and_filters() {
 #[test]
 #[ignore = "benchmark: bench/run runs it with --release"]
 fn ui_responsiveness_while_twenty_hosts_stream() {
-    let fleet = Fleet::start(20);
-    let data = tempfile::tempdir().unwrap();
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let engine = Engine::open(Paths::new(data.path())).await.unwrap();
-        engine
-            .inventory()
-            .import_apply(fleet.ssh_config(), None)
-            .await
-            .unwrap();
-    });
+    let (fleet, data) = fleet_in_inventory(20, &[]);
     let probe = data.path().join("lag.txt");
     let phase = |what: &str| {
         let at = std::time::SystemTime::now()
