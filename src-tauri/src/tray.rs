@@ -78,3 +78,13 @@ fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     app.manage(TrayJobs { item: jobs, tray });
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_running_line_counts_jobs() {
+        assert_eq!(super::running_text(0), "No jobs running");
+        assert_eq!(super::running_text(1), "1 job running");
+        assert_eq!(super::running_text(12), "12 jobs running");
+    }
+}
