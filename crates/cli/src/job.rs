@@ -8,7 +8,9 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 use vmo_engine::jobs::log::{self, JobLog, LogFilter, Stream, TextMatch};
-use vmo_engine::jobs::{host_summaries, JobDetail, JobId, JobQuery, JobState, JobSummary, Origin};
+use vmo_engine::jobs::{
+    host_summaries, now_ms, JobDetail, JobId, JobQuery, JobState, JobSummary, Origin,
+};
 use vmo_engine::Engine;
 
 /// How often `logs --follow` looks for new output of a job run by another process.
@@ -300,12 +302,6 @@ fn log_filter(
         );
     }
     Ok(filter)
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn seconds(ms: i64) -> String {

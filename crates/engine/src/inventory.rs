@@ -27,12 +27,6 @@ pub struct Inventory {
     events: broadcast::Sender<InventoryEvent>,
 }
 
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 impl Inventory {
     pub(crate) fn new(store: Store) -> Self {
         let (events, _) = broadcast::channel(64);
@@ -66,7 +60,7 @@ impl Inventory {
 
     pub async fn create(&self, draft: VmDraft) -> Result<Vm, EngineError> {
         let draft = draft.validate()?;
-        let vm = self.store.insert_vm(&draft, now_millis()).await?;
+        let vm = self.store.insert_vm(&draft, crate::jobs::now_ms()).await?;
         tracing::info!(vm = %vm.name, id = %vm.id, "VM created");
         self.emit(InventoryEvent::Created { id: vm.id });
         Ok(vm)
@@ -74,7 +68,10 @@ impl Inventory {
 
     pub async fn update(&self, id: VmId, draft: VmDraft) -> Result<Vm, EngineError> {
         let draft = draft.validate()?;
-        let vm = self.store.update_vm(id, &draft, now_millis()).await?;
+        let vm = self
+            .store
+            .update_vm(id, &draft, crate::jobs::now_ms())
+            .await?;
         tracing::info!(vm = %vm.name, id = %vm.id, "VM updated");
         self.emit(InventoryEvent::Updated { id });
         Ok(vm)
@@ -149,7 +146,7 @@ impl Inventory {
             }
         }
         self.store
-            .upsert_vms(&inserts, &updates, now_millis())
+            .upsert_vms(&inserts, &updates, crate::jobs::now_ms())
             .await?;
         let summary = plan.summary();
         tracing::info!(

@@ -12,6 +12,7 @@ pub use page::JobPage;
 use crate::UiContext;
 use dioxus::prelude::*;
 use tokio::sync::broadcast::error::RecvError;
+pub use vmo_engine::jobs::now_ms;
 use vmo_engine::jobs::{JobState, JobSummary};
 use vmo_engine::JobEvent;
 
@@ -70,12 +71,6 @@ pub fn format_duration(ms: Option<i64>) -> String {
         Some(ms) if ms < 60_000 => format!("{:.1} s", ms as f64 / 1000.0),
         Some(ms) => format!("{} min {} s", ms / 60_000, ms % 60_000 / 1000),
     }
-}
-
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Hosts done of total, as a bar.

@@ -16,7 +16,7 @@ pub use model::{
     HostState, JobDetail, JobHost, JobId, JobOptions, JobQuery, JobSpec, JobState, JobSummary,
     Origin,
 };
-pub use runner::human_bytes;
+pub use runner::{human_bytes, now_ms};
 pub use vmo_joblog as log;
 
 use crate::error::{EngineError, ErrorCode, FieldError};
@@ -64,18 +64,6 @@ pub enum JobEvent {
         job: JobSummary,
         previous: Option<JobState>,
     },
-}
-
-impl JobEvent {
-    pub fn job(&self) -> JobId {
-        match self {
-            JobEvent::Created(s) | JobEvent::Started(s) => s.id,
-            JobEvent::Finished { job, .. } => job.id,
-            JobEvent::HostStarted { job, .. }
-            | JobEvent::HostFinished { job, .. }
-            | JobEvent::Output { job, .. } => *job,
-        }
-    }
 }
 
 /// A job this process runs, and how to stop it or one of its hosts.
@@ -146,10 +134,6 @@ impl Jobs {
             .shared
             .output_cap
             .store(bytes.max(1), Ordering::Relaxed);
-    }
-
-    pub fn output_cap(&self) -> u64 {
-        self.inner.shared.output_cap.load(Ordering::Relaxed)
     }
 
     /// Records the job and starts it in the background.

@@ -68,7 +68,8 @@ struct JobRun {
     observer: Option<mpsc::Sender<FanoutEvent>>,
 }
 
-pub(crate) fn now_ms() -> i64 {
+/// Unix time in milliseconds, as every record stores it.
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
