@@ -186,13 +186,17 @@ pub async fn job_submit(
 
 /// Cancels a job, or with `host` (its index in the job) only that host.
 #[tauri::command]
-pub fn job_cancel(state: State<'_, AppState>, id: JobId) -> CommandResult<()> {
-    state.engine.jobs().cancel(id)
+pub async fn job_cancel(state: State<'_, AppState>, id: JobId) -> CommandResult<()> {
+    state.engine.jobs().cancel(id).await
 }
 
 #[tauri::command]
-pub fn job_cancel_host(state: State<'_, AppState>, id: JobId, host: u32) -> CommandResult<()> {
-    state.engine.jobs().cancel_host(id, host)
+pub async fn job_cancel_host(
+    state: State<'_, AppState>,
+    id: JobId,
+    host: u32,
+) -> CommandResult<()> {
+    state.engine.jobs().cancel_host(id, host).await
 }
 
 /// Runs a finished job again as a new job: every host, or with `failed_only` those that

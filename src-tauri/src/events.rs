@@ -35,6 +35,11 @@ pub enum JobChange {
         job: JobSummary,
         previous: Option<JobState>,
     },
+    /// Output could not be recorded (e.g. the disk is full); the job cannot succeed.
+    RecordingFailed {
+        job: JobId,
+        message: String,
+    },
 }
 
 /// New output of a job: fetch chunks after `after` to read it (the chunks themselves can be
@@ -72,6 +77,9 @@ pub fn forward_jobs<R: Runtime>(app: &AppHandle<R>, engine: &Engine) {
                         }
                         JobEvent::Finished { job, previous } => {
                             JobChange::Finished { job, previous }
+                        }
+                        JobEvent::RecordingFailed { job, message } => {
+                            JobChange::RecordingFailed { job, message }
                         }
                         JobEvent::Output { .. } => continue,
                     };

@@ -26,6 +26,12 @@ pub fn watch<R: Runtime>(app: &AppHandle<R>, engine: Engine, prefs: Arc<dyn Pref
                         notify(&app, &title, &body);
                     }
                 }
+                // Failing to keep a record is the app's own failure: said as it happens.
+                Ok(JobEvent::RecordingFailed { job, message }) => {
+                    if prefs.notifications().failed {
+                        notify(&app, &format!("Job {job}: output not recorded"), &message);
+                    }
+                }
                 Ok(_) => {}
                 Err(RecvError::Lagged(_)) => update_tray(&app, &engine).await,
                 Err(RecvError::Closed) => break,
@@ -84,11 +90,14 @@ pub fn notice(
                     "timed out"
                 }
             ),
-            format!(
-                "{what}: {} of {} hosts did not succeed",
-                job.hosts_total - job.hosts_succeeded,
-                job.hosts_total
-            ),
+            match &job.record_error {
+                Some(lost) => format!("{what}: {lost}"),
+                None => format!(
+                    "{what}: {} of {} hosts did not succeed",
+                    job.hosts_total - job.hosts_succeeded,
+                    job.hosts_total
+                ),
+            },
         )),
         _ => None,
     }
@@ -121,6 +130,7 @@ mod tests {
             hosts_total: 3,
             hosts_done: 3,
             hosts_succeeded: succeeded,
+            record_error: None,
         }
     }
 
@@ -141,6 +151,10 @@ mod tests {
         assert!(body.ends_with("the previous run had failed"), "{body}");
         let (title, _) = notice(&job(JobState::TimedOut, 0), None, all).unwrap();
         assert_eq!(title, "Job #7 timed out");
+        let mut lost = job(JobState::Failed, 3);
+        lost.record_error = Some("1.0 MiB of output from 3 hosts was not recorded".into());
+        let (_, body) = notice(&lost, None, all).unwrap();
+        assert!(body.ends_with("was not recorded"), "{body}");
         // Cancelled by the user: nothing to tell them.
         assert!(notice(&job(JobState::Cancelled, 1), None, all).is_none());
 

@@ -65,6 +65,12 @@ pub fn run() -> anyhow::Result<()> {
             attach_engine(&handle, engine.clone(), Some(ui.url()));
             let tray_ok = tray::install(&handle);
             job_watch::watch(&handle, engine.clone(), prefs);
+            // Jobs `vmo` runs meanwhile show live, tick the tray and notify like ours.
+            if let Err(e) =
+                tauri::async_runtime::block_on(engine.jobs().follow_other_processes())
+            {
+                tracing::warn!("other programs' jobs will show only after a reload: {e}");
+            }
             window::create_main(&handle, &ui.origin(), tray_ok)?;
             Ok(())
         })

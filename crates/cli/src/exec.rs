@@ -146,14 +146,23 @@ pub async fn run_job(
             .filter(|r| matches!(&r.outcome, HostOutcome::Failed { error } if error.kind.is_unreachable()))
             .count();
         let job = job
-            .map(|j: JobSummary| format!("job {}: ", j.id))
+            .as_ref()
+            .map(|j: &JobSummary| format!("job {}: ", j.id))
             .unwrap_or_default();
         eprintln!(
             "vmo: {job}{failed} of {} hosts failed ({unreachable} unreachable)",
             names.len()
         );
     }
-    Ok(if failed == 0 {
+    // Whatever the hosts did, a run whose record is incomplete did not succeed.
+    let lost = job.as_ref().and_then(|j| Some((j.id, j.record_error.clone()?)));
+    if let Some((id, lost)) = &lost {
+        eprintln!(
+            "vmo: job {id}: {lost}. The remote commands were not stopped for it; \
+             free some space before the next run."
+        );
+    }
+    Ok(if failed == 0 && lost.is_none() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -19,6 +19,8 @@ pub enum ErrorCode {
     Database,
     /// A file or directory could not be used.
     Io,
+    /// The disk holding the data directory is full.
+    DiskFull,
     /// An SSH connection or run failed (the SSH error's own kind says how).
     Ssh,
 }
@@ -32,6 +34,7 @@ impl ErrorCode {
             Self::SshConfig => "ssh_config",
             Self::Database => "database",
             Self::Io => "io",
+            Self::DiskFull => "disk_full",
             Self::Ssh => "ssh",
         }
     }
@@ -86,8 +89,19 @@ impl EngineError {
     }
 }
 
+/// SQLite's primary result code for "database or disk is full" (ENOSPC ends up here).
+const SQLITE_FULL: i64 = 13;
+
 impl From<sqlx::Error> for EngineError {
     fn from(err: sqlx::Error) -> Self {
+        let code = match &err {
+            sqlx::Error::Database(db) => db.code().and_then(|c| c.parse::<i64>().ok()),
+            _ => None,
+        };
+        // Extended codes keep the primary one in their low byte.
+        if code.is_some_and(|c| c & 0xff == SQLITE_FULL) {
+            return Self::new(ErrorCode::DiskFull, "the disk is full");
+        }
         Self::new(ErrorCode::Database, format!("database error: {err}"))
     }
 }

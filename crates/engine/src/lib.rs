@@ -54,7 +54,13 @@ impl Engine {
         let ssh = ssh::Ssh::new(ssh_settings, secrets);
         ssh.expire_idle_connections();
         let inventory = Inventory::new(store.clone());
-        let jobs = Jobs::open(store.pool().clone(), inventory.clone(), &ssh).await?;
+        let jobs = Jobs::open(
+            store.pool().clone(),
+            inventory.clone(),
+            &ssh,
+            &paths.locks_dir(),
+        )
+        .await?;
         Ok(Self {
             paths: Arc::new(paths),
             inventory,

@@ -42,6 +42,11 @@ impl Paths {
         self.data_dir.join("inventory.sqlite3")
     }
 
+    /// Run locks: how the app and `vmo` take turns on a VM and share the global limit.
+    pub fn locks_dir(&self) -> PathBuf {
+        self.data_dir.join("locks")
+    }
+
     pub fn log_dir(&self) -> PathBuf {
         self.data_dir.join("logs")
     }

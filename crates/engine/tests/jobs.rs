@@ -260,7 +260,7 @@ async fn cancelling_a_job_or_one_host_stops_the_remote_processes() {
         .await
         .unwrap();
     let pid = wait_for_pids(&pids, 1).await.remove(0);
-    s.engine.jobs().cancel_host(job.id, 0).unwrap();
+    s.engine.jobs().cancel_host(job.id, 0).await.unwrap();
     let detail = finished(&s.engine, &mut events, job.id).await;
     assert_eq!(detail.hosts[0].state, HostState::Cancelled);
     assert_eq!(detail.hosts[1].state, HostState::Succeeded);
@@ -278,7 +278,7 @@ async fn cancelling_a_job_or_one_host_stops_the_remote_processes() {
         .await
         .unwrap();
     let running = wait_for_pids(&pids, 2).await;
-    s.engine.jobs().cancel(job.id).unwrap();
+    s.engine.jobs().cancel(job.id).await.unwrap();
     let detail = finished(&s.engine, &mut events, job.id).await;
     assert_eq!(detail.job.state, JobState::Cancelled);
     assert!(detail.hosts.iter().all(|h| h.state == HostState::Cancelled));
@@ -286,8 +286,8 @@ async fn cancelling_a_job_or_one_host_stops_the_remote_processes() {
         assert!(!pid_alive(&pid), "{pid} still runs");
     }
     // Finished jobs cannot be cancelled; the error says why.
-    let err = s.engine.jobs().cancel(job.id).unwrap_err();
-    assert!(err.message.contains("not running in this process"), "{err}");
+    let err = s.engine.jobs().cancel(job.id).await.unwrap_err();
+    assert!(err.message.contains("is cancelled: nothing to cancel"), "{err}");
 }
 
 async fn wait_for_pids(dir: &Path, n: usize) -> Vec<String> {

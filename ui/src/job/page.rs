@@ -65,6 +65,9 @@ pub fn JobPage(id: JobId) -> Element {
                     div { class: "progress-wrap", Progress { job: job.clone() } }
                 }
             }
+            if let Some(lost) = job.record_error.clone() {
+                div { class: "alert error", id: "job-record-error", "Not all output was kept: {lost}" }
+            }
             HostTable { detail: detail.clone() }
             LogViewer { detail }
         }
@@ -102,9 +105,12 @@ fn Controls(detail: JobDetail) -> Element {
                     class: "button danger",
                     id: "job-cancel",
                     onclick: move |_| {
-                        if let Err(e) = cancel_ctx.engine.jobs().cancel(id) {
-                            toasts.show(e.message);
-                        }
+                        let jobs = cancel_ctx.engine.jobs().clone();
+                        spawn(async move {
+                            if let Err(e) = jobs.cancel(id).await {
+                                toasts.show(e.message);
+                            }
+                        });
                     },
                     "Cancel job"
                 }
@@ -159,9 +165,12 @@ fn HostTable(detail: JobDetail) -> Element {
                                     onclick: {
                                         let ctx = ctx.clone();
                                         move |_| {
-                                            if let Err(e) = ctx.engine.jobs().cancel_host(id, host.host) {
-                                                toasts.show(e.message);
-                                            }
+                                            let (jobs, host) = (ctx.engine.jobs().clone(), host.host);
+                                            spawn(async move {
+                                                if let Err(e) = jobs.cancel_host(id, host).await {
+                                                    toasts.show(e.message);
+                                                }
+                                            });
                                         }
                                     },
                                     "Cancel"

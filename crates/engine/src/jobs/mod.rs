@@ -6,10 +6,12 @@
 //! byte of output goes to SQLite through one batching writer. Subscribers hear about it
 //! after it is on disk, so what they show can always be reloaded from the database.
 
+mod follow;
 mod model;
 mod owner;
 mod runner;
 mod store;
+mod turns;
 mod writer;
 
 pub use model::{
@@ -27,15 +29,17 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use store::{JobStore, NewHost};
-use tokio::sync::{broadcast, mpsc, Semaphore};
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use vmo_joblog::{Chunk, JobLog};
 use writer::Writer;
 
 /// Per-host output kept by default; the rest is counted and marked, not stored.
 pub const DEFAULT_OUTPUT_CAP: u64 = 256 << 20;
-/// Host runs at once over all jobs.
+/// Host runs at once over all jobs of every process sharing the data directory.
 pub const DEFAULT_MAX_PARALLEL_HOSTS: usize = 128;
+/// How often a process running jobs looks for cancels other processes asked for.
+pub const CANCEL_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 /// Chunks read per query when loading a log.
 const CHUNK_PAGE: u32 = 4096;
 
@@ -52,6 +56,12 @@ pub enum JobEvent {
     HostFinished {
         job: JobId,
         host: JobHost,
+    },
+    /// Output of the job could not be recorded (e.g. the disk is full): said at once, not
+    /// after a commit (there is none). The job will not end as succeeded.
+    RecordingFailed {
+        job: JobId,
+        message: String,
     },
     /// New output, batched (one event per job per writer commit, ~20 per second at most).
     Output {
@@ -88,10 +98,12 @@ struct Inner {
 
 impl Jobs {
     /// Marks jobs whose process ended as interrupted, and starts the writer.
+    /// `locks` is the folder where processes sharing the database take turns.
     pub(crate) async fn open(
         pool: sqlx::SqlitePool,
         inventory: Inventory,
         ssh: &Ssh,
+        locks: &std::path::Path,
     ) -> Result<Self, EngineError> {
         let store = JobStore::new(pool);
         let interrupted = store
@@ -107,11 +119,10 @@ impl Jobs {
         let shared = Arc::new(Shared {
             pool: ssh.pool().clone(),
             writer: Writer::start(store.clone(), events.clone()),
-            host_locks: Mutex::new(HashMap::new()),
-            slots: Arc::new(Semaphore::new(DEFAULT_MAX_PARALLEL_HOSTS)),
+            turns: turns::Turns::open(locks, DEFAULT_MAX_PARALLEL_HOSTS)?,
             output_cap: AtomicU64::new(DEFAULT_OUTPUT_CAP),
         });
-        Ok(Self {
+        let jobs = Self {
             inner: Arc::new(Inner {
                 store,
                 inventory,
@@ -120,7 +131,25 @@ impl Jobs {
                 live: Mutex::new(HashMap::new()),
                 owner: owner::this_process(),
             }),
-        })
+        };
+        jobs.watch_cancel_requests();
+        Ok(jobs)
+    }
+
+    /// From now on, also announces the jobs other processes run on this database (a
+    /// `vmo exec` while the app is open), about `follow::POLL_EVERY` behind their writer.
+    /// Runs until this `Jobs` is dropped. Needs a tokio runtime.
+    pub async fn follow_other_processes(&self) -> Result<(), EngineError> {
+        let inner = &self.inner;
+        let follower = follow::Follower::start(
+            inner.store.clone(),
+            inner.owner.clone(),
+            inner.events.clone(),
+        )
+        .await?;
+        let alive = Arc::downgrade(&self.inner);
+        tokio::spawn(follower.run(move || alive.strong_count() > 0));
+        Ok(())
     }
 
     /// Every job event from now on. A receiver that lags reloads from the database.
@@ -163,27 +192,90 @@ impl Jobs {
         let results = runner::run(self.inner.shared.clone(), plan, Some(observer)).await;
         self.forget(job);
         self.flush().await;
-        Ok((self.inner.store.summary(job).await?, results))
+        let mut summary = self.inner.store.summary(job).await?;
+        self.with_losses(&mut summary);
+        if summary.record_error.is_some() && !summary.state.is_final() {
+            // Its end could not be written either: say how it really ended.
+            summary.state = JobState::Failed;
+        }
+        Ok((summary, results))
     }
 
     /// Stops a queued or running job: hosts not started never start, running commands are
-    /// stopped (TERM, grace, KILL).
-    pub fn cancel(&self, job: JobId) -> Result<(), EngineError> {
-        let live = self.live();
-        let running = live.get(&job).ok_or_else(|| self.not_here(job))?;
-        running.cancel.cancel();
-        Ok(())
+    /// stopped (TERM, grace, KILL). A job another process runs (a `vmo exec` seen from
+    /// the app) is asked to stop through the database; that process stops it within
+    /// `CANCEL_POLL`.
+    pub async fn cancel(&self, job: JobId) -> Result<(), EngineError> {
+        if let Some(running) = self.live().get(&job) {
+            running.cancel.cancel();
+            return Ok(());
+        }
+        self.request_cancel(job, None).await
     }
 
     /// Stops one host of a running job; the others go on.
-    pub fn cancel_host(&self, job: JobId, host: u32) -> Result<(), EngineError> {
-        let live = self.live();
-        let running = live.get(&job).ok_or_else(|| self.not_here(job))?;
-        let token = running.hosts.get(host as usize).ok_or_else(|| {
-            EngineError::new(ErrorCode::NotFound, format!("job {job} has no host {host}"))
-        })?;
-        token.cancel();
-        Ok(())
+    pub async fn cancel_host(&self, job: JobId, host: u32) -> Result<(), EngineError> {
+        if let Some(running) = self.live().get(&job) {
+            let token = running.hosts.get(host as usize).ok_or_else(|| {
+                EngineError::new(ErrorCode::NotFound, format!("job {job} has no host {host}"))
+            })?;
+            token.cancel();
+            return Ok(());
+        }
+        self.request_cancel(job, Some(host)).await
+    }
+
+    async fn request_cancel(&self, job: JobId, host: Option<u32>) -> Result<(), EngineError> {
+        if self.inner.store.request_cancel(job, host).await? {
+            return Ok(());
+        }
+        let state = self.inner.store.summary(job).await?.state;
+        Err(EngineError::new(
+            ErrorCode::Conflict,
+            match host {
+                None => format!("job {job} is {state}: nothing to cancel"),
+                Some(host) => format!("host {host} of job {job} is not running"),
+            },
+        ))
+    }
+
+    /// Stops what other processes asked to stop among this process's jobs, for as long
+    /// as this `Jobs` lives. Looks only while it runs jobs.
+    fn watch_cancel_requests(&self) {
+        let jobs = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(CANCEL_POLL).await;
+                let Some(inner) = jobs.upgrade() else { break };
+                let live: Vec<JobId> = lock_live(&inner).keys().copied().collect();
+                if live.is_empty() {
+                    continue;
+                }
+                let asked = match inner.store.cancel_requests(&live).await {
+                    Ok(asked) => asked,
+                    Err(e) => {
+                        tracing::debug!("cannot read cancel requests: {e}");
+                        continue;
+                    }
+                };
+                let live = lock_live(&inner);
+                for (job, host) in asked {
+                    let Some(running) = live.get(&job) else { continue };
+                    match host {
+                        None if !running.cancel.is_cancelled() => {
+                            tracing::info!(%job, "cancelled by another program");
+                            running.cancel.cancel();
+                        }
+                        Some(host) => {
+                            if let Some(token) = running.hosts.get(host as usize) {
+                                token.cancel();
+                            }
+                        }
+                        None => {}
+                    }
+                }
+            }
+        });
     }
 
     /// The spec to run `job` again: all its hosts, or with `failed_only` those that did not
@@ -241,11 +333,14 @@ impl Jobs {
     }
 
     pub async fn list(&self, query: &JobQuery) -> Result<Vec<JobSummary>, EngineError> {
-        self.inner.store.list(query).await
+        let mut jobs = self.inner.store.list(query).await?;
+        jobs.iter_mut().for_each(|job| self.with_losses(job));
+        Ok(jobs)
     }
 
     pub async fn detail(&self, job: JobId) -> Result<JobDetail, EngineError> {
         let mut detail = self.inner.store.detail(job).await?;
+        self.with_losses(&mut detail.job);
         // Host rows keep the VM id; a deleted VM shows as such.
         let existing = self.inner.inventory.list().await?;
         for host in &mut detail.hosts {
@@ -363,20 +458,25 @@ impl Jobs {
         ))
     }
 
+    /// What this process knows a job lost, even when the disk would not take the news.
+    fn with_losses(&self, job: &mut JobSummary) {
+        if let Some(loss) = self.inner.shared.writer.loss(job.id) {
+            job.record_error = Some(loss);
+        }
+    }
+
     fn live(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, Live>> {
-        self.inner.live.lock().unwrap_or_else(|e| e.into_inner())
+        lock_live(&self.inner)
     }
 
     fn forget(&self, job: JobId) {
         self.live().remove(&job);
     }
 
-    fn not_here(&self, job: JobId) -> EngineError {
-        EngineError::new(
-            ErrorCode::Conflict,
-            format!("job {job} is not running in this process (finished, or started by another program)"),
-        )
-    }
+}
+
+fn lock_live(inner: &Inner) -> std::sync::MutexGuard<'_, HashMap<JobId, Live>> {
+    inner.live.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn validate(spec: &JobSpec) -> Result<(), EngineError> {

@@ -169,6 +169,10 @@ pub struct JobSummary {
     /// Hosts in a final state.
     pub hosts_done: u32,
     pub hosts_succeeded: u32,
+    /// Set when output could not be recorded (e.g. the disk was full): what was lost, and
+    /// why. Such a job never counts as succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_error: Option<String>,
 }
 
 impl JobSummary {

@@ -5,11 +5,11 @@
 
 use super::model::{HostState, JobHost, JobId, JobOptions, JobState};
 use super::store::Write;
+use super::turns::{HostTurn, Slot, Turns};
 use super::writer::Writer;
 use crate::ssh::{
     run_host, FanoutEvent, HostOutcome, HostResult, Output, RunEnd, SshError, SshPool, Target,
 };
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,20 +21,10 @@ use vmo_joblog::{Chunk, Stream};
 pub(crate) struct Shared {
     pub pool: Arc<SshPool>,
     pub writer: Writer,
-    /// One lock per VM: two jobs on one host take turns.
-    pub host_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    /// Host runs at once, over all jobs.
-    pub slots: Arc<Semaphore>,
+    /// Per-VM turns and the global limit of host runs, shared with other processes.
+    pub turns: Turns,
     /// Output bytes kept per host; the rest is counted, not stored.
     pub output_cap: AtomicU64,
-}
-
-impl Shared {
-    fn host_lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.host_locks.lock().unwrap_or_else(|e| e.into_inner());
-        locks.retain(|_, lock| Arc::strong_count(lock) > 1 || lock.try_lock().is_err());
-        locks.entry(key.to_string()).or_default().clone()
-    }
 }
 
 pub(crate) struct PlannedHost {
@@ -239,15 +229,20 @@ impl JobRun {
             p = self.permits.clone().acquire_owned() => p.map_err(|_| cancelled())?,
             () = host.cancel.cancelled() => return Err(cancelled()),
         };
-        let lock = self.shared.host_lock(&host.lock_key);
-        let turn = tokio::select! {
-            t = lock.lock_owned() => t,
-            () = host.cancel.cancelled() => return Err(cancelled()),
-        };
-        let slot = tokio::select! {
-            s = self.shared.slots.clone().acquire_owned() => s.map_err(|_| cancelled())?,
-            () = host.cancel.cancelled() => return Err(cancelled()),
-        };
+        // Always the VM before a slot, in every process: no process holds a slot while
+        // it waits for a VM, so waiting never goes round in a circle.
+        let turn = self
+            .shared
+            .turns
+            .host_turn(&host.lock_key, &host.cancel)
+            .await
+            .ok_or_else(cancelled)?;
+        let slot = self
+            .shared
+            .turns
+            .slot(&host.cancel)
+            .await
+            .ok_or_else(cancelled)?;
         if let Some(reason) = self.stop.lock().unwrap_or_else(|e| e.into_inner()).clone() {
             return Err(HostOutcome::Skipped { reason });
         }
@@ -318,8 +313,8 @@ impl JobRun {
 /// A host's permission to run; dropping it lets the next one go.
 struct Turn {
     _job_slot: tokio::sync::OwnedSemaphorePermit,
-    _host_turn: tokio::sync::OwnedMutexGuard<()>,
-    _global_slot: tokio::sync::OwnedSemaphorePermit,
+    _host_turn: HostTurn,
+    _global_slot: Slot,
 }
 
 #[derive(Default)]

@@ -40,6 +40,7 @@ struct JobRow {
     hosts_total: i64,
     hosts_done: i64,
     hosts_succeeded: i64,
+    record_error: Option<String>,
 }
 
 impl JobRow {
@@ -72,6 +73,7 @@ impl JobRow {
             hosts_total: self.hosts_total as u32,
             hosts_done: self.hosts_done as u32,
             hosts_succeeded: self.hosts_succeeded as u32,
+            record_error: self.record_error,
         })
     }
 }
@@ -122,7 +124,7 @@ macro_rules! select_jobs {
         concat!(
             "SELECT j.id, j.command, j.origin, j.target_label, j.concurrency, j.timeout_ms, ",
             "j.stop_on_failure, j.canary, j.state, j.retry_of, j.created_at, j.started_at, ",
-            "j.finished_at, ",
+            "j.finished_at, j.record_error, ",
             "(SELECT COUNT(*) FROM job_hosts h WHERE h.job_id = j.id) AS hosts_total, ",
             "(SELECT COUNT(*) FROM job_hosts h WHERE h.job_id = j.id ",
             "  AND h.state NOT IN ('queued', 'running')) AS hosts_done, ",
@@ -139,6 +141,7 @@ const SELECT_HOSTS: &str = "SELECT host, vm_id, name, state, exit_code, signal, 
      WHERE job_id = ? ORDER BY host";
 
 /// A change the writer applies, in order, in one transaction per batch.
+#[derive(Clone)]
 pub(crate) enum Write {
     /// A chunk of output; its id is assigned on insert.
     Output {
@@ -163,11 +166,102 @@ pub(crate) enum Write {
         state: JobState,
         at: i64,
     },
+    /// Output of the job was lost: why, and how much (kept on the job once it can be).
+    RecordError {
+        job: JobId,
+        message: String,
+    },
 }
 
 impl JobStore {
     pub fn new(pool: SqlitePool) -> Self {
         Self { pool }
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// The highest job id so far (0 for none).
+    pub async fn newest_job(&self) -> Result<i64, EngineError> {
+        let (id,): (Option<i64>,) = sqlx::query_as("SELECT MAX(id) FROM jobs")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(id.unwrap_or(0))
+    }
+
+    /// Jobs of other processes that are live, or newer than `after`, oldest first.
+    pub async fn foreign_live_jobs(&self, me: &str, after: i64) -> Result<Vec<JobId>, EngineError> {
+        let ids: Vec<(i64,)> = sqlx::query_as(
+            "SELECT id FROM jobs WHERE owner != ? AND (id > ? OR state IN ('queued', 'running')) \
+             ORDER BY id",
+        )
+        .bind(me)
+        .bind(after)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids.into_iter().map(|(id,)| JobId(id)).collect())
+    }
+
+    /// Asks the process running `job` to stop it (`host`: only that host). False when the
+    /// job (or host) is not live.
+    pub async fn request_cancel(&self, job: JobId, host: Option<u32>) -> Result<bool, EngineError> {
+        let done = match host {
+            None => {
+                sqlx::query(
+                    "UPDATE jobs SET cancel_requested = 1 \
+                     WHERE id = ? AND state IN ('queued', 'running')",
+                )
+                .bind(job.0)
+                .execute(&self.pool)
+                .await?
+            }
+            Some(host) => {
+                sqlx::query(
+                    "UPDATE job_hosts SET cancel_requested = 1 \
+                     WHERE job_id = ? AND host = ? AND state IN ('queued', 'running')",
+                )
+                .bind(job.0)
+                .bind(i64::from(host))
+                .execute(&self.pool)
+                .await?
+            }
+        };
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Cancels asked for among `jobs`: (job, None) for a whole job, (job, Some(host)).
+    pub async fn cancel_requests(
+        &self,
+        jobs: &[JobId],
+    ) -> Result<Vec<(JobId, Option<u32>)>, EngineError> {
+        let ids = serde_json::to_string(&jobs.iter().map(|j| j.0).collect::<Vec<_>>())
+            .unwrap_or_default();
+        let rows: Vec<(i64, Option<i64>)> = sqlx::query_as(
+            "SELECT id, NULL FROM jobs WHERE cancel_requested = 1 \
+               AND id IN (SELECT value FROM json_each(?1)) \
+             UNION ALL \
+             SELECT job_id, host FROM job_hosts WHERE cancel_requested = 1 \
+               AND state IN ('queued', 'running') \
+               AND job_id IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(job, host)| (JobId(job), host.map(|h| h as u32)))
+            .collect())
+    }
+
+    /// The id of `job`'s last output chunk (0 for none).
+    pub async fn last_chunk_id(&self, job: JobId) -> Result<i64, EngineError> {
+        let (id,): (Option<i64>,) =
+            sqlx::query_as("SELECT MAX(id) FROM job_output WHERE job_id = ?")
+                .bind(job.0)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(id.unwrap_or(0))
     }
 
     pub async fn create(
@@ -432,6 +526,13 @@ async fn apply_one(
             .bind(i64::from(host.host))
             .execute(&mut **tx)
             .await?;
+        }
+        Write::RecordError { job, message } => {
+            sqlx::query("UPDATE jobs SET record_error = ? WHERE id = ?")
+                .bind(message)
+                .bind(job.0)
+                .execute(&mut **tx)
+                .await?;
         }
         Write::JobFinished { job, state, at } => {
             sqlx::query("UPDATE jobs SET state = ?, finished_at = ? WHERE id = ?")
