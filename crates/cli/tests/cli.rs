@@ -1656,3 +1656,274 @@ fn exec_quiet_no_record_and_output_cap() {
         "{bad}"
     );
 }
+
+// --- one queue for the app and every vmo ------------------------------------------------
+
+/// `[start, end]` stamps (ns) the command below appends to `dir/<server port>` on each host.
+fn stamped(dir: &Path, seconds: f64) -> String {
+    format!(
+        "f={}/$(echo $SSH_CONNECTION | cut -d' ' -f4); echo \"start $(date +%s%N)\" >> $f; \
+         sleep {seconds}; echo \"end $(date +%s%N)\" >> $f",
+        dir.display()
+    )
+}
+
+/// The `(start, end)` pairs of one host's stamp file, in start order.
+fn intervals(file: &Path) -> Vec<(u128, u128)> {
+    let text = fs::read_to_string(file).unwrap();
+    let mut starts = Vec::new();
+    let mut ends = Vec::new();
+    for line in text.lines() {
+        let (what, at) = line.split_once(' ').unwrap();
+        let at: u128 = at.parse().unwrap();
+        if what == "start" {
+            starts.push(at);
+        } else {
+            ends.push(at);
+        }
+    }
+    starts.sort_unstable();
+    ends.sort_unstable();
+    starts.into_iter().zip(ends).collect()
+}
+
+#[test]
+fn three_vmo_runs_on_the_same_vms_take_turns() {
+    let _lock = shared();
+    let fleet = Fleet::start(3);
+    let ctx = Ctx::with_fleet(&fleet);
+    let stamps = ctx.path().join("stamps");
+    fs::create_dir_all(&stamps).unwrap();
+    let command = stamped(&stamps, 0.6);
+    // Three processes at once, each on every VM.
+    let runs: Vec<Child> = (0..3)
+        .map(|_| {
+            ctx.command(&["exec", "--all", "--quiet", "--", &command])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut run in runs {
+        assert!(wait_or_kill(&mut run, RUN_LIMIT, "exec").success());
+    }
+    for host in fleet.hosts() {
+        let runs = intervals(&stamps.join(host.port().to_string()));
+        assert_eq!(runs.len(), 3, "every process ran on port {}", host.port());
+        for pair in runs.windows(2) {
+            assert!(
+                pair[1].0 >= pair[0].1,
+                "two jobs overlapped on port {}: {runs:?}",
+                host.port()
+            );
+        }
+    }
+}
+
+/// The desktop app's view of the data directory: an engine in this process that follows
+/// the jobs other processes run.
+struct App {
+    runtime: tokio::runtime::Runtime,
+    engine: vmo_engine::Engine,
+    events: tokio::sync::broadcast::Receiver<vmo_engine::JobEvent>,
+}
+
+impl App {
+    fn open(ctx: &Ctx) -> App {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let (engine, events) = runtime.block_on(async {
+            let mut settings = vmo_engine::ssh::SshSettings::from_env();
+            settings.known_hosts = ctx.known_hosts();
+            let engine = vmo_engine::Engine::open_with(
+                vmo_engine::Paths::new(ctx.data_dir()),
+                &settings,
+                std::sync::Arc::new(vmo_engine::ssh::NoSecrets),
+            )
+            .await
+            .unwrap();
+            let events = engine.jobs().subscribe();
+            engine.jobs().follow_other_processes().await.unwrap();
+            (engine, events)
+        });
+        App {
+            runtime,
+            engine,
+            events,
+        }
+    }
+
+    /// The next job event, waiting at most `limit`.
+    fn next(&mut self, limit: Duration) -> vmo_engine::JobEvent {
+        let events = &mut self.events;
+        self.runtime
+            .block_on(async { tokio::time::timeout(limit, events.recv()).await })
+            .expect("a job event in time")
+            .expect("the event stream")
+    }
+}
+
+#[test]
+fn the_open_app_sees_a_vmo_job_live_and_hears_it_end() {
+    use vmo_engine::jobs::{JobState, Origin};
+    use vmo_engine::JobEvent;
+    let _lock = shared();
+    let fleet = Fleet::start(2);
+    let ctx = Ctx::with_fleet(&fleet);
+    let mut app = App::open(&ctx);
+    let mut exec = ctx
+        .command(&["exec", "--all", "--", "echo one; sleep 2; echo two"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let mut output = String::new();
+    let mut created = None;
+    let mut one_seen_at = None;
+    let finished = loop {
+        match app.next(Duration::from_secs(30)) {
+            JobEvent::Created(job) => created = Some(job),
+            JobEvent::Output { chunks, .. } => {
+                for chunk in chunks.iter() {
+                    output.push_str(&String::from_utf8_lossy(&chunk.data));
+                }
+                if output.matches("one").count() == 2 && one_seen_at.is_none() {
+                    one_seen_at = Some(started.elapsed());
+                }
+            }
+            JobEvent::Finished { job, .. } => break job,
+            _ => {}
+        }
+    };
+    let created = created.expect("a Created event for the vmo job");
+    assert_eq!(created.origin, Origin::Cli);
+    assert_eq!(created.hosts_total, 2);
+    assert_eq!(finished.id, created.id);
+    assert_eq!(finished.state, JobState::Succeeded);
+    assert_eq!(output.matches("two").count(), 2, "{output:?}");
+    // Live: the first lines arrived while the job still ran (it sleeps 2 s after them).
+    let one_seen_at = one_seen_at.expect("both hosts' first line");
+    assert!(
+        one_seen_at + Duration::from_millis(1000) < started.elapsed(),
+        "first lines seen only at {one_seen_at:?}, the job ended at {:?}",
+        started.elapsed()
+    );
+    assert!(exec.wait().unwrap().success());
+}
+
+#[test]
+fn the_open_app_cancels_a_vmo_job() {
+    use vmo_engine::jobs::{HostState, JobState};
+    use vmo_engine::JobEvent;
+    let _lock = shared();
+    let fleet = Fleet::start(2);
+    let ctx = Ctx::with_fleet(&fleet);
+    let mut app = App::open(&ctx);
+    let mut exec = start_exec(&ctx, &fleet, "echo $$ > PIDFILE; sleep 60");
+    let job = loop {
+        if let JobEvent::Created(job) = app.next(Duration::from_secs(30)) {
+            break job.id;
+        }
+    };
+    let jobs = app.engine.jobs().clone();
+    app.runtime.block_on(jobs.cancel(job)).unwrap();
+    let status = wait_or_kill(&mut exec.child, Duration::from_secs(20), "exec");
+    assert_eq!(status.code(), Some(1), "a cancelled run does not succeed");
+    for pid in &exec.remote {
+        assert!(
+            wait_until(Duration::from_secs(5), || process_gone(*pid)),
+            "remote command {pid} still runs"
+        );
+    }
+    let detail = app.runtime.block_on(jobs.detail(job)).unwrap();
+    assert_eq!(detail.job.state, JobState::Cancelled);
+    assert!(detail.hosts.iter().all(|h| h.state == HostState::Cancelled));
+    // A finished job cannot be cancelled again; the error says why.
+    let again = app.runtime.block_on(jobs.cancel(job)).unwrap_err();
+    assert!(again.message.contains("nothing to cancel"), "{again}");
+}
+
+/// A small tmpfs mounted for a test, unmounted when dropped (needs root, as in CI).
+struct SmallDisk {
+    dir: PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(dir: PathBuf, size: &str) -> SmallDisk {
+        fs::create_dir_all(&dir).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(mounted.success(), "mounting a tmpfs needs root");
+        SmallDisk { dir }
+    }
+
+    /// Fills the disk up to `leave` bytes free with a file of its own.
+    fn fill(&self, leave: u64) -> PathBuf {
+        let filler = self.dir.join("filler");
+        let free = |dir: &Path| {
+            let out = Command::new("df")
+                .args(["--output=avail", "-B1"])
+                .arg(dir)
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .nth(1)
+                .unwrap()
+                .trim()
+                .parse::<u64>()
+                .unwrap()
+        };
+        let size = free(&self.dir).saturating_sub(leave);
+        fs::write(&filler, vec![0u8; size as usize]).unwrap();
+        filler
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+    }
+}
+
+#[test]
+fn a_full_disk_is_never_reported_as_success() {
+    let _lock = shared();
+    let fleet = Fleet::start(3);
+    let ctx = Ctx::new();
+    fs::copy(fleet.known_hosts(), ctx.known_hosts()).unwrap();
+    let disk = SmallDisk::mount(ctx.data_dir(), "8m");
+    ctx.run(&["vm", "import-ssh-config", fleet.ssh_config().to_str().unwrap()])
+        .assert_code(0);
+    let filler = disk.fill(1 << 20);
+    // 3 hosts x 4 MB of lines into 1 MB of room; every host itself succeeds.
+    let exec = ctx.run(&[
+        "exec",
+        "--all",
+        "--quiet",
+        "--",
+        "yes 0123456789012345678901234567890123456789 | head -c 4000000",
+    ]);
+    exec.assert_code(1);
+    let data_dir = ctx.data_dir().display().to_string();
+    assert!(
+        exec.stderr.contains("was not recorded")
+            && exec.stderr.contains(&format!("the disk holding {data_dir} is full")),
+        "{exec}"
+    );
+
+    // Room again: the database is whole, the job did not become a success, and the next
+    // run is recorded in full.
+    fs::remove_file(filler).unwrap();
+    let show = ctx.run(&["job", "show", "1", "--json"]);
+    show.assert_code(0);
+    let job: Value = serde_json::from_str(&show.stdout()).unwrap();
+    let state = job["job"]["state"].as_str().unwrap().to_string();
+    assert!(state == "failed" || state == "interrupted", "{show}");
+    let again = ctx.run(&["exec", "--all", "--quiet", "--", "seq 1 1000"]);
+    again.assert_code(0);
+    let logs = ctx.run(&["job", "logs", "2", "--host", "host2"]);
+    let expected: String = (1..=1000).map(|i| format!("host2: {i}\n")).collect();
+    assert_eq!(logs.stdout(), expected);
+}
