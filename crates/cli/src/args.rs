@@ -105,6 +105,13 @@ pub enum JobCommand {
         #[arg(long)]
         failed: bool,
     },
+    /// Stop a queued or running job, whichever program runs it (the app or another
+    /// `vmo`); with `--host`, only that host.
+    Cancel {
+        id: i64,
+        #[arg(long, value_name = "NAME")]
+        host: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use vmo_engine::jobs::{label_for_names, JobOptions, JobSpec, JobSummary, Origin};
+use vmo_engine::jobs::{label_for_names, JobOptions, JobSpec, JobState, JobSummary, Origin};
 use vmo_engine::ssh::{run_on_hosts, FanoutEvent, HostOutcome, HostResult, RunOptions, Target};
 use vmo_engine::Engine;
 
@@ -92,9 +92,13 @@ pub async fn run_job(
 ) -> anyhow::Result<ExitCode> {
     let cancel = CancellationToken::new();
     let on_interrupt = cancel.clone();
+    // Ctrl-C here, as opposed to a cancel asked for by another program (the app).
+    let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let by_user = interrupted.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             eprintln!("vmo: interrupted; stopping remote commands (Ctrl-C again to quit now)");
+            by_user.store(true, std::sync::atomic::Ordering::SeqCst);
             on_interrupt.cancel();
         }
         // The handler stays installed: without this, a second Ctrl-C would do nothing
@@ -153,6 +157,12 @@ pub async fn run_job(
             "vmo: {job}{failed} of {} hosts failed ({unreachable} unreachable)",
             names.len()
         );
+    }
+    if let Some(j) = job.as_ref() {
+        if j.state == JobState::Cancelled && !interrupted.load(std::sync::atomic::Ordering::SeqCst)
+        {
+            eprintln!("vmo: job {} was cancelled by another program", j.id);
+        }
     }
     // Whatever the hosts did, a run whose record is incomplete did not succeed.
     let lost = job.as_ref().and_then(|j| Some((j.id, j.record_error.clone()?)));

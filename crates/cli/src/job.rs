@@ -85,6 +85,21 @@ pub async fn run(engine: &Engine, command: JobCommand) -> anyhow::Result<ExitCod
             };
             run_job(engine, spec, names, display).await
         }
+        JobCommand::Cancel { id, host } => {
+            let job = JobId(id);
+            match host {
+                None => engine.jobs().cancel(job).await?,
+                Some(name) => {
+                    let detail = engine.jobs().detail(job).await?;
+                    let Some(host) = detail.hosts.iter().find(|h| h.name == name) else {
+                        bail!("job {job} has no host {name:?}");
+                    };
+                    engine.jobs().cancel_host(job, host.host).await?;
+                }
+            }
+            eprintln!("vmo: asked to stop job {job}");
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -1827,6 +1827,11 @@ fn the_open_app_cancels_a_vmo_job() {
     app.runtime.block_on(jobs.cancel(job)).unwrap();
     let status = wait_or_kill(&mut exec.child, Duration::from_secs(20), "exec");
     assert_eq!(status.code(), Some(1), "a cancelled run does not succeed");
+    let stderr = String::from_utf8_lossy(&exec.stderr.join().unwrap()).into_owned();
+    assert!(
+        stderr.contains(&format!("job {job} was cancelled by another program")),
+        "{stderr}"
+    );
     for pid in &exec.remote {
         assert!(
             wait_until(Duration::from_secs(5), || process_gone(*pid)),
@@ -1839,6 +1844,24 @@ fn the_open_app_cancels_a_vmo_job() {
     // A finished job cannot be cancelled again; the error says why.
     let again = app.runtime.block_on(jobs.cancel(job)).unwrap_err();
     assert!(again.message.contains("nothing to cancel"), "{again}");
+
+    // `vmo job cancel` reaches another vmo's job too: one host, then the rest.
+    fs::remove_dir_all(ctx.path().join("pids")).unwrap();
+    let mut exec = start_exec(&ctx, &fleet, "echo $$ > PIDFILE; sleep 60");
+    ctx.run(&["job", "cancel", "2", "--host", "host0"])
+        .assert_code(0);
+    assert!(
+        wait_until(Duration::from_secs(5), || process_gone(exec.remote[0])),
+        "host0's command still runs"
+    );
+    assert!(!process_gone(exec.remote[1]), "host1 was not asked to stop");
+    ctx.run(&["job", "cancel", "2"]).assert_code(0);
+    let status = wait_or_kill(&mut exec.child, Duration::from_secs(20), "exec");
+    assert_eq!(status.code(), Some(1));
+    assert!(wait_until(Duration::from_secs(5), || process_gone(exec.remote[1])));
+    let finished = ctx.run(&["job", "cancel", "2"]);
+    finished.assert_code(2);
+    assert!(finished.stderr.contains("job #2 is cancelled: nothing to cancel"), "{finished}");
 }
 
 /// A small tmpfs mounted for a test, unmounted when dropped (needs root, as in CI).

@@ -196,3 +196,51 @@ fn file_stem(key: &str) -> String {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two `Turns` on one folder stand for two processes: their files are separate open
+    /// files, which is what `flock` tells apart.
+    #[tokio::test]
+    async fn slots_and_vm_turns_hold_across_openers() {
+        let dir = tempfile::tempdir().unwrap();
+        let (app, cli) = (
+            Turns::open(dir.path(), 2).unwrap(),
+            Turns::open(dir.path(), 2).unwrap(),
+        );
+        let never = CancellationToken::new();
+        let a = app.slot(&never).await.unwrap();
+        let b = cli.slot(&never).await.unwrap();
+        // The limit (2) is used up over both: a third waits until one is freed.
+        let waiting = tokio::time::timeout(Duration::from_millis(300), app.slot(&never)).await;
+        assert!(waiting.is_err(), "a third slot was handed out");
+        drop(b);
+        let c = tokio::time::timeout(Duration::from_secs(2), app.slot(&never))
+            .await
+            .expect("a freed slot is taken")
+            .unwrap();
+        drop((a, c));
+
+        let turn = app.host_turn("vm:1", &never).await.unwrap();
+        let other_vm = tokio::time::timeout(Duration::from_secs(2), cli.host_turn("vm:2", &never));
+        assert!(other_vm.await.is_ok(), "another VM is free");
+        let cancel = CancellationToken::new();
+        let same_vm = cli.host_turn("vm:1", &cancel);
+        tokio::pin!(same_vm);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), &mut same_vm)
+                .await
+                .is_err(),
+            "two jobs got the same VM"
+        );
+        drop(turn);
+        let got = tokio::time::timeout(Duration::from_secs(2), &mut same_vm).await;
+        assert!(matches!(got, Ok(Some(_))), "the VM's turn passes on");
+        // Cancelling a waiter ends its wait.
+        let _held = app.host_turn("vm:3", &never).await.unwrap();
+        cancel.cancel();
+        assert!(cli.host_turn("vm:3", &cancel).await.is_none());
+    }
+}
