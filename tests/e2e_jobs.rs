@@ -6,33 +6,10 @@ mod support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
+use support::fleet_in_inventory;
 use support::webdriver::{Driver, Session};
-use vmo_engine::{Engine, Paths};
-use vmo_testkit::Fleet;
 
 const APP: &str = env!("CARGO_BIN_EXE_vm-orchestrator");
-
-/// A fleet of `n` sshd, and a data directory whose inventory holds them (imported from the
-/// fleet's ssh config) with the given `(VM, tag)` pairs.
-fn fleet_in_inventory(n: usize, tags: &[(&str, &str)]) -> (Fleet, tempfile::TempDir) {
-    let fleet = Fleet::start(n);
-    let data = tempfile::tempdir().unwrap();
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let engine = Engine::open(Paths::new(data.path())).await.unwrap();
-        let inventory = engine.inventory();
-        inventory
-            .import_apply(fleet.ssh_config(), None)
-            .await
-            .unwrap();
-        for (name, tag) in tags {
-            let vm = inventory.find_by_name(name).await.unwrap();
-            let mut draft = vm.draft();
-            draft.tags = vec![tag.to_string()];
-            inventory.update(vm.id, draft).await.unwrap();
-        }
-    });
-    (fleet, data)
-}
 
 /// Sets a `<select>`'s value the way a user's choice would (a change event), once the
 /// select is there.

@@ -66,9 +66,7 @@ pub fn run() -> anyhow::Result<()> {
             let tray_ok = tray::install(&handle);
             job_watch::watch(&handle, engine.clone(), prefs);
             // Jobs `vmo` runs meanwhile show live, tick the tray and notify like ours.
-            if let Err(e) =
-                tauri::async_runtime::block_on(engine.jobs().follow_other_processes())
-            {
+            if let Err(e) = tauri::async_runtime::block_on(engine.jobs().follow_other_processes()) {
                 tracing::warn!("other programs' jobs will show only after a reload: {e}");
             }
             window::create_main(&handle, &ui.origin(), tray_ok)?;

@@ -2,3 +2,28 @@
 #![allow(dead_code)]
 
 pub mod webdriver;
+
+use vmo_engine::{Engine, Paths};
+use vmo_testkit::Fleet;
+
+/// A fleet of `n` sshd, and a data directory whose inventory holds them (imported from the
+/// fleet's ssh config) with the given `(VM, tag)` pairs.
+pub fn fleet_in_inventory(n: usize, tags: &[(&str, &str)]) -> (Fleet, tempfile::TempDir) {
+    let fleet = Fleet::start(n);
+    let data = tempfile::tempdir().unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let engine = Engine::open(Paths::new(data.path())).await.unwrap();
+        let inventory = engine.inventory();
+        inventory
+            .import_apply(fleet.ssh_config(), None)
+            .await
+            .unwrap();
+        for (name, tag) in tags {
+            let vm = inventory.find_by_name(name).await.unwrap();
+            let mut draft = vm.draft();
+            draft.tags = vec![tag.to_string()];
+            inventory.update(vm.id, draft).await.unwrap();
+        }
+    });
+    (fleet, data)
+}

@@ -165,7 +165,9 @@ pub async fn run_job(
         }
     }
     // Whatever the hosts did, a run whose record is incomplete did not succeed.
-    let lost = job.as_ref().and_then(|j| Some((j.id, j.record_error.clone()?)));
+    let lost = job
+        .as_ref()
+        .and_then(|j| Some((j.id, j.record_error.clone()?)));
     if let Some((id, lost)) = &lost {
         eprintln!(
             "vmo: job {id}: {lost}. The remote commands were not stopped for it; \

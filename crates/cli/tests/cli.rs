@@ -1858,10 +1858,17 @@ fn the_open_app_cancels_a_vmo_job() {
     ctx.run(&["job", "cancel", "2"]).assert_code(0);
     let status = wait_or_kill(&mut exec.child, Duration::from_secs(20), "exec");
     assert_eq!(status.code(), Some(1));
-    assert!(wait_until(Duration::from_secs(5), || process_gone(exec.remote[1])));
+    assert!(wait_until(Duration::from_secs(5), || process_gone(
+        exec.remote[1]
+    )));
     let finished = ctx.run(&["job", "cancel", "2"]);
     finished.assert_code(2);
-    assert!(finished.stderr.contains("job #2 is cancelled: nothing to cancel"), "{finished}");
+    assert!(
+        finished
+            .stderr
+            .contains("job #2 is cancelled: nothing to cancel"),
+        "{finished}"
+    );
 }
 
 /// A small tmpfs mounted for a test, unmounted when dropped (needs root, as in CI).
@@ -1917,8 +1924,12 @@ fn a_full_disk_is_never_reported_as_success() {
     let ctx = Ctx::new();
     fs::copy(fleet.known_hosts(), ctx.known_hosts()).unwrap();
     let disk = SmallDisk::mount(ctx.data_dir(), "8m");
-    ctx.run(&["vm", "import-ssh-config", fleet.ssh_config().to_str().unwrap()])
-        .assert_code(0);
+    ctx.run(&[
+        "vm",
+        "import-ssh-config",
+        fleet.ssh_config().to_str().unwrap(),
+    ])
+    .assert_code(0);
     let filler = disk.fill(1 << 20);
     // 3 hosts x 4 MB of lines into 1 MB of room; every host itself succeeds.
     let exec = ctx.run(&[
@@ -1932,7 +1943,9 @@ fn a_full_disk_is_never_reported_as_success() {
     let data_dir = ctx.data_dir().display().to_string();
     assert!(
         exec.stderr.contains("was not recorded")
-            && exec.stderr.contains(&format!("the disk holding {data_dir} is full")),
+            && exec
+                .stderr
+                .contains(&format!("the disk holding {data_dir} is full")),
         "{exec}"
     );
 

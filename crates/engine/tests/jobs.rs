@@ -287,7 +287,10 @@ async fn cancelling_a_job_or_one_host_stops_the_remote_processes() {
     }
     // Finished jobs cannot be cancelled; the error says why.
     let err = s.engine.jobs().cancel(job.id).await.unwrap_err();
-    assert!(err.message.contains("is cancelled: nothing to cancel"), "{err}");
+    assert!(
+        err.message.contains("is cancelled: nothing to cancel"),
+        "{err}"
+    );
 }
 
 async fn wait_for_pids(dir: &Path, n: usize) -> Vec<String> {

@@ -58,7 +58,11 @@ impl Follower {
             following: BTreeMap::new(),
             behind: false,
         };
-        for job in follower.store.foreign_live_jobs(&follower.me, newest).await? {
+        for job in follower
+            .store
+            .foreign_live_jobs(&follower.me, newest)
+            .await?
+        {
             let detail = follower.store.detail(job).await?;
             let last_chunk = follower.store.last_chunk_id(job).await?;
             follower.following.insert(

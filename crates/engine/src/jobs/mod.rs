@@ -193,11 +193,7 @@ impl Jobs {
         self.forget(job);
         self.flush().await;
         let mut summary = self.inner.store.summary(job).await?;
-        self.with_losses(&mut summary);
-        if summary.record_error.is_some() && !summary.state.is_final() {
-            // Its end could not be written either: say how it really ended.
-            summary.state = JobState::Failed;
-        }
+        self.inner.shared.writer.patch(&mut summary);
         Ok((summary, results))
     }
 
@@ -260,7 +256,9 @@ impl Jobs {
                 };
                 let live = lock_live(&inner);
                 for (job, host) in asked {
-                    let Some(running) = live.get(&job) else { continue };
+                    let Some(running) = live.get(&job) else {
+                        continue;
+                    };
                     match host {
                         None if !running.cancel.is_cancelled() => {
                             tracing::info!(%job, "cancelled by another program");
@@ -334,13 +332,14 @@ impl Jobs {
 
     pub async fn list(&self, query: &JobQuery) -> Result<Vec<JobSummary>, EngineError> {
         let mut jobs = self.inner.store.list(query).await?;
-        jobs.iter_mut().for_each(|job| self.with_losses(job));
+        jobs.iter_mut()
+            .for_each(|job| self.inner.shared.writer.patch(job));
         Ok(jobs)
     }
 
     pub async fn detail(&self, job: JobId) -> Result<JobDetail, EngineError> {
         let mut detail = self.inner.store.detail(job).await?;
-        self.with_losses(&mut detail.job);
+        self.inner.shared.writer.patch_detail(&mut detail);
         // Host rows keep the VM id; a deleted VM shows as such.
         let existing = self.inner.inventory.list().await?;
         for host in &mut detail.hosts {
@@ -458,13 +457,6 @@ impl Jobs {
         ))
     }
 
-    /// What this process knows a job lost, even when the disk would not take the news.
-    fn with_losses(&self, job: &mut JobSummary) {
-        if let Some(loss) = self.inner.shared.writer.loss(job.id) {
-            job.record_error = Some(loss);
-        }
-    }
-
     fn live(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, Live>> {
         lock_live(&self.inner)
     }
@@ -472,7 +464,6 @@ impl Jobs {
     fn forget(&self, job: JobId) {
         self.live().remove(&job);
     }
-
 }
 
 fn lock_live(inner: &Inner) -> std::sync::MutexGuard<'_, HashMap<JobId, Live>> {

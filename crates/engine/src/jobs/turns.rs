@@ -170,8 +170,10 @@ async fn poll<T>(
 /// A lock file that cannot be used (a read-only or odd file system) must not stop jobs:
 /// the rules still hold inside this process, and running beats hanging. Said loudly.
 fn without_lock_on_error<T>(got: std::io::Result<T>, what: &str) -> Option<T> {
-    got.map_err(|e| tracing::warn!("run lock for {what} unusable ({e}); other programs' jobs may overlap"))
-        .ok()
+    got.map_err(|e| {
+        tracing::warn!("run lock for {what} unusable ({e}); other programs' jobs may overlap")
+    })
+    .ok()
 }
 
 fn open_lock(path: &Path) -> Result<File, EngineError> {

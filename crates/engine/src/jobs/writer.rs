@@ -9,7 +9,7 @@
 //! batch, and the job can no longer end as succeeded. The remote commands are not stopped
 //! for it: what they do on the hosts matters more than our copy of what they printed.
 
-use super::model::{JobHost, JobId, JobState};
+use super::model::{HostState, JobDetail, JobHost, JobId, JobState, JobSummary};
 use super::store::{JobStore, Write};
 use super::JobEvent;
 use std::collections::{BTreeSet, HashMap};
@@ -37,15 +37,25 @@ enum Command {
 #[derive(Clone)]
 pub(crate) struct Writer {
     tx: mpsc::Sender<Command>,
-    losses: Losses,
+    pending: Pending,
 }
 
-/// What jobs lost because their writes failed, by job.
-pub(crate) type Losses = Arc<Mutex<HashMap<JobId, Loss>>>;
+/// What the disk has not taken (yet): output lost per job, and state changes that failed
+/// to commit. Those were announced all the same and are tried again with every batch;
+/// until they land, reads are patched with them, so what was announced can be reloaded.
+pub(crate) type Pending = Arc<Mutex<Unsaved>>;
+
+#[derive(Default)]
+pub(crate) struct Unsaved {
+    losses: HashMap<JobId, Loss>,
+    writes: Vec<Write>,
+    /// Why the last commit failed, while `writes` wait.
+    failure: Option<String>,
+}
 
 /// Output of one job that could not be recorded.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Loss {
+struct Loss {
     bytes: u64,
     hosts: BTreeSet<u32>,
     /// Why, as the first failure said it.
@@ -56,7 +66,7 @@ pub(crate) struct Loss {
 
 impl Loss {
     /// "2.0 MiB of output from 3 hosts was not recorded: the disk holding /d is full".
-    pub fn describe(&self) -> String {
+    fn describe(&self) -> String {
         let hosts = match self.hosts.len() {
             1 => "1 host".to_string(),
             n => format!("{n} hosts"),
@@ -72,7 +82,7 @@ impl Loss {
 impl Writer {
     pub fn start(store: JobStore, events: broadcast::Sender<JobEvent>) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let losses = Losses::default();
+        let pending = Pending::default();
         let data_dir = store
             .pool()
             .connect_options()
@@ -80,13 +90,8 @@ impl Writer {
             .parent()
             .map(PathBuf::from)
             .unwrap_or_default();
-        tokio::spawn(run(store, events, rx, losses.clone(), data_dir));
-        Self { tx, losses }
-    }
-
-    /// What `job` lost, if anything: a description for people.
-    pub fn loss(&self, job: JobId) -> Option<String> {
-        lock(&self.losses).get(&job).map(Loss::describe)
+        tokio::spawn(run(store, events, rx, pending.clone(), data_dir));
+        Self { tx, pending }
     }
 
     pub async fn write(&self, write: Write) {
@@ -95,33 +100,117 @@ impl Writer {
         }
     }
 
-    /// Returns once everything sent before is committed.
+    /// Returns once everything sent before is committed (or has failed to be).
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
         if self.tx.send(Command::Flush(done)).await.is_ok() {
             let _ = wait.await;
         }
     }
+
+    /// `job` as this process knows it: with what it lost, and its state changes that are
+    /// not on disk yet.
+    pub fn patch(&self, job: &mut JobSummary) {
+        patch_summary(&self.pending, job);
+    }
+
+    /// Like [`Writer::patch`], with the hosts too.
+    pub fn patch_detail(&self, detail: &mut JobDetail) {
+        let hosts_before = detail.hosts.clone();
+        self.patch(&mut detail.job);
+        let pending = lock(&self.pending);
+        for write in &pending.writes {
+            match write {
+                Write::HostStarted { job, host, at } if *job == detail.job.id => {
+                    if let Some(h) = detail.hosts.iter_mut().find(|h| h.host == *host) {
+                        if h.state == HostState::Queued {
+                            h.state = HostState::Running;
+                            h.started_at = Some(*at);
+                        }
+                    }
+                }
+                Write::HostFinished { job, host } if *job == detail.job.id => {
+                    if let Some(h) = detail.hosts.iter_mut().find(|h| h.host == host.host) {
+                        let vm_id = h.vm_id;
+                        *h = (**host).clone();
+                        h.vm_id = vm_id;
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Counts from the hosts themselves, now that they are patched.
+        if detail.hosts != hosts_before {
+            detail.job.hosts_done =
+                detail.hosts.iter().filter(|h| h.state.is_final()).count() as u32;
+            detail.job.hosts_succeeded = detail
+                .hosts
+                .iter()
+                .filter(|h| h.state == HostState::Succeeded)
+                .count() as u32;
+        }
+    }
 }
 
-fn lock(losses: &Losses) -> std::sync::MutexGuard<'_, HashMap<JobId, Loss>> {
-    losses.lock().unwrap_or_else(|e| e.into_inner())
+fn patch_summary(pending: &Pending, job: &mut JobSummary) {
+    let pending = lock(pending);
+    let unsaved_end = pending
+        .writes
+        .iter()
+        .any(|w| matches!(w, Write::JobFinished { job: id, .. } if *id == job.id));
+    job.record_error = match (pending.losses.get(&job.id), &pending.failure) {
+        (Some(loss), _) => Some(loss.describe()),
+        (None, Some(cause)) if unsaved_end => {
+            Some(format!("how it ended was not recorded: {cause}"))
+        }
+        (None, _) => job.record_error.take(),
+    };
+    for write in &pending.writes {
+        match write {
+            Write::JobStarted { job: id, at } if *id == job.id => {
+                if job.state == JobState::Queued {
+                    job.state = JobState::Running;
+                }
+                job.started_at.get_or_insert(*at);
+            }
+            Write::HostFinished { job: id, host } if *id == job.id => {
+                // The row on disk still says it runs.
+                job.hosts_done = (job.hosts_done + 1).min(job.hosts_total);
+                if host.state == HostState::Succeeded {
+                    job.hosts_succeeded += 1;
+                }
+            }
+            Write::JobFinished { job: id, state, at } if *id == job.id => {
+                // A job missing part of its record did not succeed.
+                job.state = match state {
+                    JobState::Succeeded if job.record_error.is_some() => JobState::Failed,
+                    other => *other,
+                };
+                job.finished_at = Some(*at);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn lock(pending: &Pending) -> std::sync::MutexGuard<'_, Unsaved> {
+    pending.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 async fn run(
     store: JobStore,
     events: broadcast::Sender<JobEvent>,
     mut rx: mpsc::Receiver<Command>,
-    losses: Losses,
+    pending: Pending,
     data_dir: PathBuf,
 ) {
-    // State changes of failed batches, tried again first.
-    let mut retry: Vec<Write> = Vec::new();
     while let Some(first) = rx.recv().await {
         let mut batch = Batch::default();
-        for write in retry.drain(..) {
+        // Unsaved state changes go first, in their order; they were announced already.
+        for write in lock(&pending).writes.iter().cloned() {
             batch.push(write);
         }
+        batch.announced = batch.writes.len();
         let mut flushes = Vec::new();
         let deadline = Instant::now() + FLUSH_EVERY;
         let mut next = Some(first);
@@ -143,9 +232,7 @@ async fn run(
                 Ok(None) | Err(_) => break,
             }
         }
-        if let Err(kept) = commit(&store, &events, batch, &losses, &data_dir).await {
-            retry = kept;
-        }
+        commit(&store, &events, batch, &pending, &data_dir).await;
         for done in flushes {
             let _ = done.send(());
         }
@@ -155,6 +242,8 @@ async fn run(
 #[derive(Default)]
 struct Batch {
     writes: Vec<Write>,
+    /// The first this many writes were announced before (retried after a failure).
+    announced: usize,
     bytes: usize,
     /// The index of the last write of each (job, host) in `writes`.
     last_of_host: HashMap<(JobId, u32), usize>,
@@ -203,21 +292,21 @@ enum Announce {
     Finished(JobId),
 }
 
-/// Commits `batch` and announces it. On failure, counts the lost output and returns the
-/// writes to try again (every one but output).
+/// Commits `batch`, then announces it. On failure, counts the lost output, keeps the
+/// state changes to try again, and announces those all the same: they happened, and
+/// reads are patched with them until they are on disk.
 async fn commit(
     store: &JobStore,
     events: &broadcast::Sender<JobEvent>,
     mut batch: Batch,
-    losses: &Losses,
+    pending: &Pending,
     data_dir: &std::path::Path,
-) -> Result<(), Vec<Write>> {
-    settle_losses(&mut batch.writes, losses);
+) {
+    settle_losses(&mut batch.writes, pending);
     if batch.writes.is_empty() {
-        return Ok(());
+        return;
     }
-    let announce: Vec<Announce> = batch
-        .writes
+    let announce: Vec<Announce> = batch.writes[batch.announced..]
         .iter()
         .filter_map(|w| match w {
             Write::Output { .. } | Write::RecordError { .. } => None,
@@ -236,7 +325,13 @@ async fn commit(
         .collect();
     let tally: Vec<(JobId, Option<(u32, usize)>)> = batch.writes.iter().map(tally).collect();
     let written = match store.apply(batch.writes).await {
-        Ok(written) => written,
+        Ok(written) => {
+            let mut pending = lock(pending);
+            pending.writes.clear();
+            pending.failure = None;
+            pending.losses.values_mut().for_each(|l| l.unsaved = false);
+            written
+        }
         Err(e) => {
             let cause = match e.code {
                 crate::ErrorCode::DiskFull => {
@@ -245,13 +340,13 @@ async fn commit(
                 _ => format!("cannot write to {}: {e}", data_dir.display()),
             };
             tracing::error!("job output lost: {cause}");
-            record_losses(&tally, &cause, losses, events);
-            return Err(retry);
+            record_losses(&tally, &cause, pending, events);
+            let mut pending = lock(pending);
+            pending.writes = retry;
+            pending.failure = Some(cause);
+            Vec::new()
         }
     };
-    for loss in lock(losses).values_mut() {
-        loss.unsaved = false;
-    }
     // Output first (one event per job), then what changed state: a viewer that hears a
     // host finished already has all its output.
     let mut by_job: Vec<(JobId, Vec<Chunk>)> = Vec::new();
@@ -269,7 +364,7 @@ async fn commit(
     }
     for item in announce {
         let event = match item {
-            Announce::Started(job) => match store.summary(job).await {
+            Announce::Started(job) => match patched_summary(store, pending, job).await {
                 Ok(summary) => JobEvent::Started(summary),
                 Err(e) => {
                     tracing::warn!("cannot read job {job}: {e}");
@@ -278,7 +373,7 @@ async fn commit(
             },
             Announce::HostStarted(job, host) => JobEvent::HostStarted { job, host },
             Announce::HostFinished(job, host) => JobEvent::HostFinished { job, host: *host },
-            Announce::Finished(job) => match store.summary(job).await {
+            Announce::Finished(job) => match patched_summary(store, pending, job).await {
                 Ok(summary) => {
                     let previous = store.previous_state(&summary).await.unwrap_or(None);
                     JobEvent::Finished {
@@ -294,12 +389,22 @@ async fn commit(
         };
         let _ = events.send(event);
     }
-    Ok(())
+}
+
+async fn patched_summary(
+    store: &JobStore,
+    pending: &Pending,
+    job: JobId,
+) -> Result<JobSummary, crate::EngineError> {
+    let mut summary = store.summary(job).await?;
+    patch_summary(pending, &mut summary);
+    Ok(summary)
 }
 
 /// A job that lost output cannot succeed, and its row says what it lost.
-fn settle_losses(writes: &mut Vec<Write>, losses: &Losses) {
-    let losses = lock(losses);
+fn settle_losses(writes: &mut Vec<Write>, pending: &Pending) {
+    let pending = lock(pending);
+    let losses = &pending.losses;
     for write in writes.iter_mut() {
         if let Write::JobFinished { job, state, .. } = write {
             if *state == JobState::Succeeded && losses.contains_key(job) {
@@ -331,21 +436,24 @@ fn tally(write: &Write) -> (JobId, Option<(u32, usize)>) {
 fn record_losses(
     tally: &[(JobId, Option<(u32, usize)>)],
     cause: &str,
-    losses: &Losses,
+    pending: &Pending,
     events: &broadcast::Sender<JobEvent>,
 ) {
-    let mut losses = lock(losses);
-    for &(job, output) in tally {
+    let mut pending = lock(pending);
+    let losses = &mut pending.losses;
+    // State changes are tried again, not lost: only output counts.
+    for (job, (host, bytes)) in tally
+        .iter()
+        .filter_map(|&(job, output)| Some((job, output?)))
+    {
         let first = !losses.contains_key(&job);
         let loss = losses.entry(job).or_insert_with(|| Loss {
             cause: cause.to_string(),
             ..Loss::default()
         });
         loss.unsaved = true;
-        if let Some((host, bytes)) = output {
-            loss.bytes += bytes as u64;
-            loss.hosts.insert(host);
-        }
+        loss.bytes += bytes as u64;
+        loss.hosts.insert(host);
         if first {
             let _ = events.send(JobEvent::RecordingFailed {
                 job,

@@ -1,0 +1,193 @@
+//! End to end: one queue for the app and `vmo`. With the real app open on a data
+//! directory, a `vmo exec` on the same directory shows on the Jobs screen and its page
+//! while it runs, and its end raises a desktop notification; a job whose output the disk
+//! cannot hold says so on its page and in a notification, and never ends as succeeded.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::fleet_in_inventory;
+use support::webdriver::Driver;
+
+const APP: &str = env!("CARGO_BIN_EXE_vm-orchestrator");
+
+/// `vmo`, built beside the app by `cargo test --workspace` (its own package's tests).
+fn vmo() -> PathBuf {
+    let vmo = Path::new(APP).with_file_name("vmo");
+    assert!(
+        vmo.exists(),
+        "{} is missing: build it first (cargo build -p vmo-cli)",
+        vmo.display()
+    );
+    vmo
+}
+
+/// Watches the session bus for desktop notifications, into `file`.
+fn watch_notifications(file: &Path) -> Child {
+    Command::new("dbus-monitor")
+        .args(["--session", "interface='org.freedesktop.Notifications'"])
+        .stdout(std::fs::File::create(file).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dbus-monitor (Debian package dbus)")
+}
+
+/// Stops the monitor and waits (bounded) until `expected` was seen on the bus.
+fn assert_notified(mut monitor: Child, file: &Path, expected: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = String::new();
+    while Instant::now() < deadline {
+        seen = std::fs::read_to_string(file).unwrap_or_default();
+        if seen.contains(expected) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = monitor.kill();
+    let _ = monitor.wait();
+    assert!(
+        seen.contains(expected),
+        "no {expected:?} notification on the bus:\n{seen}"
+    );
+}
+
+#[test]
+fn a_vmo_job_shows_live_in_the_open_app_and_notifies() {
+    let (fleet, data) = fleet_in_inventory(2, &[]);
+    let notices = data.path().join("notifications.txt");
+    let monitor = watch_notifications(&notices);
+    let driver = Driver::start(
+        Path::new(APP),
+        &[
+            ("VMO_DATA_DIR", data.path()),
+            ("VMO_KNOWN_HOSTS", fleet.known_hosts()),
+        ],
+    );
+    let s = driver.session();
+    s.click("#nav-jobs");
+
+    // Another program runs a job on both VMs; host1 fails at the end.
+    let port1 = fleet.hosts()[1].port();
+    let mut exec = Command::new(vmo())
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts())
+        .args(["exec", "--all", "--"])
+        .arg(format!(
+            "echo first; sleep 4; echo second; \
+             case \"$SSH_CONNECTION\" in *\" {port1}\") exit 3;; esac"
+        ))
+        .env_remove("VMO_DATA_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    // It appears on the Jobs screen while it runs, marked as started by vmo...
+    let row = s.wait_text("#job-row-1", "running");
+    assert!(row.contains("cli"), "{row}");
+    // ...and its page shows its output live.
+    s.click("#job-row-1");
+    s.wait_text("#job-page h1", "Job #1");
+    s.wait_text("#log-lines", "first");
+    let lines = s.text_of("#log-lines");
+    assert!(!lines.contains("second"), "not live: {lines}");
+    assert!(s.text_of("#job-state").contains("running"));
+    s.screenshot("shared-queue-01-live");
+    s.wait_text("#job-state", "failed");
+    s.wait_text("#log-lines", "second");
+    s.wait_text("#job-host-host1", "3");
+    assert_eq!(exec.wait().unwrap().code(), Some(1));
+    s.quit();
+    assert_notified(monitor, &notices, "Job #1 failed");
+}
+
+/// A small tmpfs for the data directory, unmounted when dropped (needs root, as in CI).
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &Path, size: &str) -> SmallDisk {
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .unwrap();
+        assert!(status.success(), "mounting a tmpfs needs root");
+        SmallDisk(dir.to_path_buf())
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn output_the_disk_cannot_hold_is_reported_on_the_job_and_notified() {
+    let fleet = vmo_testkit::Fleet::start(2);
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let _disk = SmallDisk::mount(&data, "8m");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let engine = vmo_engine::Engine::open(vmo_engine::Paths::new(&data))
+            .await
+            .unwrap();
+        engine
+            .inventory()
+            .import_apply(fleet.ssh_config(), None)
+            .await
+            .unwrap();
+    });
+    let notices = root.path().join("notifications.txt");
+    let monitor = watch_notifications(&notices);
+    let driver = Driver::start(
+        Path::new(APP),
+        &[
+            ("VMO_DATA_DIR", &data),
+            ("VMO_KNOWN_HOSTS", fleet.known_hosts()),
+        ],
+    );
+    let s = driver.session();
+    s.find("#vm-row-host0");
+    // Leave about 1 MB free, then run 2 x 4 MB of output.
+    let free = String::from_utf8(
+        Command::new("df")
+            .args(["--output=avail", "-B1"])
+            .arg(&data)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let free: u64 = free.lines().nth(1).unwrap().trim().parse().unwrap();
+    std::fs::write(data.join("filler"), vec![0u8; (free - (1 << 20)) as usize]).unwrap();
+
+    for i in 0..2 {
+        s.click(&format!("#vm-row-host{i} input[type=checkbox]"));
+    }
+    s.click("#vm-run-selected");
+    s.fill(
+        "#run-command",
+        "yes 0123456789012345678901234567890123456789 | head -c 4000000",
+    );
+    s.click("#run-start");
+    s.wait_text("#job-page h1", "Job #1");
+    let error = s.wait_text("#job-record-error", "was not recorded");
+    assert!(
+        error.contains(&format!("the disk holding {} is full", data.display())),
+        "{error}"
+    );
+    // Both hosts succeed, the job does not.
+    s.wait_text("#job-host-host0", "succeeded");
+    s.wait_text("#job-host-host1", "succeeded");
+    s.wait_text("#job-state", "failed");
+    s.screenshot("shared-queue-02-disk-full");
+    s.quit();
+    assert_notified(monitor, &notices, "output not recorded");
+}
