@@ -91,7 +91,7 @@ fn a_vmo_job_shows_live_in_the_open_app_and_notifies() {
     let row = s.wait_text("#job-row-1", "running");
     assert!(row.contains("cli"), "{row}");
     // ...and its page shows its output live.
-    s.click("#job-row-1");
+    s.click("#job-row-1 td.command-cell");
     s.wait_text("#job-page h1", "Job #1");
     s.wait_text("#log-lines", "first");
     let lines = s.text_of("#log-lines");

@@ -66,7 +66,7 @@ pub fn JobPage(id: JobId) -> Element {
                 }
             }
             if let Some(lost) = job.record_error.clone() {
-                div { class: "alert error", id: "job-record-error", "Not all output was kept: {lost}" }
+                div { class: "alert error", id: "job-record-error", "{lost}. The commands on the hosts were not stopped for it." }
             }
             HostTable { detail: detail.clone() }
             LogViewer { detail }

@@ -339,9 +339,12 @@ async fn commit(
                 }
                 _ => format!("cannot write to {}: {e}", data_dir.display()),
             };
-            tracing::error!("job output lost: {cause}");
             record_losses(&tally, &cause, pending, events);
             let mut pending = lock(pending);
+            // Once per bad spell in the app's log, not twenty times a second.
+            if pending.failure.is_none() {
+                tracing::error!("job output is being lost: {cause} ({e})");
+            }
             pending.writes = retry;
             pending.failure = Some(cause);
             Vec::new()
