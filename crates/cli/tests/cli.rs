@@ -1963,3 +1963,37 @@ fn a_full_disk_is_never_reported_as_success() {
     let expected: String = (1..=1000).map(|i| format!("host2: {i}\n")).collect();
     assert_eq!(logs.stdout(), expected);
 }
+
+#[test]
+fn an_app_opened_during_a_vmo_job_follows_it_to_its_end() {
+    use vmo_engine::jobs::JobState;
+    use vmo_engine::JobEvent;
+    let _lock = shared();
+    let fleet = Fleet::start(1);
+    let ctx = Ctx::with_fleet(&fleet);
+    let mut exec = ctx
+        .command(&["exec", "--all", "--", "echo one; sleep 2; echo two"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(20), || {
+        ctx.run(&["job", "logs", "1"]).stdout().contains("one")
+    }));
+    // The app starts while the job runs: it picks it up where it is.
+    let mut app = App::open(&ctx);
+    let mut later = String::new();
+    let finished = loop {
+        match app.next(Duration::from_secs(30)) {
+            JobEvent::Output { chunks, .. } => {
+                for chunk in chunks.iter() {
+                    later.push_str(&String::from_utf8_lossy(&chunk.data));
+                }
+            }
+            JobEvent::Finished { job, .. } => break job,
+            _ => {}
+        }
+    };
+    assert_eq!(finished.state, JobState::Succeeded);
+    assert_eq!(later, "two\n", "only what came after the app opened");
+    assert!(exec.wait().unwrap().success());
+}
