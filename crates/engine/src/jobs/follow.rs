@@ -89,7 +89,7 @@ impl Follower {
             ticks = ticks.wrapping_add(1);
             // A `vmo` killed mid-job commits nothing more: look for ended owners now and
             // then, so its job ends here as interrupted instead of running forever.
-            if ticks % ORPHAN_CHECK_TICKS == 0 && !self.following.is_empty() {
+            if ticks.is_multiple_of(ORPHAN_CHECK_TICKS) && !self.following.is_empty() {
                 if let Err(e) = self
                     .store
                     .interrupt_orphans(super::owner::is_alive, super::now_ms())
