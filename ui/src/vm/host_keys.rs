@@ -67,11 +67,18 @@ impl KeyReview {
             s.changed.retain(|c| c.vm != vm.id);
             match s.unknown.iter_mut().find(|u| u.vm == vm.id) {
                 Some(entry) => entry.key = key,
-                None => s.unknown.push(UnknownKey {
-                    vm: vm.id,
-                    name: vm.name.clone(),
-                    key,
-                }),
+                None => {
+                    // By name, so a row stays findable while others arrive.
+                    let at = s.unknown.partition_point(|u| u.name < vm.name);
+                    s.unknown.insert(
+                        at,
+                        UnknownKey {
+                            vm: vm.id,
+                            name: vm.name.clone(),
+                            key,
+                        },
+                    );
+                }
             }
         });
     }
@@ -196,6 +203,9 @@ pub fn HostKeyReview(on_trusted: EventHandler<Vec<VmId>>) -> Element {
     rsx! {
         Modal { title: "Review host keys", id: "host-key-review", on_close: move |_| review.close(),
             div { class: "modal-body key-review",
+                if !view.changed.is_empty() {
+                    ChangedSection { changed: view.changed.clone(), replacing, error, on_trusted }
+                }
                 if total > 0 {
                     p {
                         if total == 1 { "1 server presented a key" } else { "{total} servers presented keys" }
@@ -230,9 +240,6 @@ pub fn HostKeyReview(on_trusted: EventHandler<Vec<VmId>>) -> Element {
                             }
                         }
                     }
-                }
-                if !view.changed.is_empty() {
-                    ChangedSection { changed: view.changed.clone(), replacing, error, on_trusted }
                 }
                 if let Some(message) = error() {
                     div { class: "alert error", id: "host-keys-error", "{message}" }
