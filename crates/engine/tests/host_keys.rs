@@ -303,3 +303,28 @@ async fn the_unknown_key_message_names_no_command_line_flag() {
     assert!(error.message.contains(&fleet.host_key_fingerprint(0)));
     assert!(!error.message.contains("--"), "{}", error.message);
 }
+
+#[tokio::test]
+async fn a_silent_host_is_given_up_after_the_patience_given() {
+    // Accepts TCP connections and never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let ssh = ssh_with(&dir.path().join("known_hosts"));
+    let started = std::time::Instant::now();
+    let scans = ssh
+        .scan_host_keys_within(
+            vec![Target::direct("silent", "127.0.0.1", port, "nobody")],
+            Duration::from_millis(500),
+        )
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    match &scans[0].status {
+        KeyStatus::Error(e) => assert_eq!(e.kind, SshErrorKind::ConnectTimeout, "{e:?}"),
+        other => panic!("{other:?}"),
+    }
+}

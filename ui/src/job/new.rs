@@ -45,6 +45,10 @@ impl Go {
     };
 }
 
+/// How long a target may take to show its key before the run: a dead host should not hold
+/// up the others for its TCP timeout; the job reports it.
+const CHECK_PATIENCE: Duration = Duration::from_secs(5);
+
 /// Scans the host keys of `vms`: those with keys not trusted (unknown or changed). Hosts that
 /// cannot be reached are not held back: the job reports them.
 async fn untrusted(ctx: &UiContext, vms: &[Vm], inventory: &[Vm]) -> Vec<(Vm, KeyStatus)> {
@@ -57,7 +61,7 @@ async fn untrusted(ctx: &UiContext, vms: &[Vm], inventory: &[Vm]) -> Vec<(Vm, Ke
     }
     ctx.engine
         .ssh()
-        .scan_host_keys(targets)
+        .scan_host_keys_within(targets, CHECK_PATIENCE)
         .await
         .into_iter()
         .filter(|scan| matches!(scan.status, KeyStatus::Unknown(_) | KeyStatus::Changed(_)))

@@ -73,6 +73,12 @@ impl HostKeys {
             HostKeyVerdict::Unknown if self.accept_new => {
                 let fingerprint = key.fingerprint(HashAlg::Sha256);
                 let _writing = self.writing.lock();
+                // Judged again while holding the pen: a parallel connection may have written it.
+                match self.judge_in(&self.read()?, host, port, key, false) {
+                    HostKeyVerdict::Known => return Ok(()),
+                    HostKeyVerdict::Changed(change) => return Err(self.changed(*change)),
+                    HostKeyVerdict::Unknown => {}
+                }
                 self.append(&[line_for(host, port, key)?])?;
                 tracing::info!(host = %known_hosts::host_pattern(host, port), %fingerprint, "new host key accepted and recorded");
                 Ok(())

@@ -11,6 +11,7 @@ use russh::client;
 use russh::keys::{PublicKey, PublicKeyOrCertificate};
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::Semaphore;
 
 /// Servers scanned at once: a handshake costs the server ~20 ms of CPU, and a burst of
@@ -43,16 +44,38 @@ impl Ssh {
     /// Scans the host keys of `targets`, at most [`SCAN_CONCURRENCY`] at once; results in
     /// target order. Accepts nothing, writes nothing.
     pub async fn scan_host_keys(&self, targets: Vec<Target>) -> Vec<KeyScan> {
+        let patience = self.pool.connector().connect_timeout * 2;
+        self.scan_host_keys_within(targets, patience).await
+    }
+
+    /// Like [`Self::scan_host_keys`], giving each host at most `patience` to show its key
+    /// (a check before a run should not wait out a dead host's TCP timeout).
+    pub async fn scan_host_keys_within(
+        &self,
+        targets: Vec<Target>,
+        patience: Duration,
+    ) -> Vec<KeyScan> {
         let limit = Arc::new(Semaphore::new(SCAN_CONCURRENCY));
         let mut tasks = tokio::task::JoinSet::new();
         for (index, target) in targets.into_iter().enumerate() {
             let (ssh, limit) = (self.clone(), limit.clone());
             tasks.spawn(async move {
                 let _permit = limit.acquire().await.ok();
+                let status = tokio::time::timeout(patience, ssh.scan_one(&target))
+                    .await
+                    .unwrap_or_else(|_| {
+                        KeyStatus::Error(SshError::new(
+                            SshErrorKind::ConnectTimeout,
+                            format!(
+                                "{} showed no host key within {patience:?}",
+                                target.endpoint()
+                            ),
+                        ))
+                    });
                 KeyScan {
                     index,
                     name: target.name.clone(),
-                    status: ssh.scan_one(&target).await,
+                    status,
                 }
             });
         }

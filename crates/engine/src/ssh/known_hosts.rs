@@ -150,14 +150,16 @@ pub fn rewrite(path: &Path, text: &str, remove: &[usize], add: &str) -> std::io:
     }
     out.push_str(add);
     out.push('\n');
+    // A symlinked known_hosts (dotfile managers) keeps its link: replace what it points to.
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let folder = path.parent().unwrap_or(Path::new("."));
     let mut temp = tempfile::NamedTempFile::new_in(folder)?;
     temp.write_all(out.as_bytes())?;
     temp.as_file().sync_all()?;
-    if let Ok(meta) = std::fs::metadata(path) {
+    if let Ok(meta) = std::fs::metadata(&path) {
         std::fs::set_permissions(temp.path(), meta.permissions())?;
     }
-    temp.persist(path).map_err(|e| e.error)?;
+    temp.persist(&path).map_err(|e| e.error)?;
     Ok(())
 }
 
@@ -265,6 +267,30 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             format!("a {KEY_A}\r\n# keep\nb {KEY_B}\nweb {KEY_B}\n")
+        );
+    }
+
+    #[test]
+    fn rewrite_keeps_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        let link = dir.path().join("known_hosts");
+        std::fs::write(&real, format!("web {KEY_A}\n")).unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        rewrite(
+            &link,
+            &format!("web {KEY_A}\n"),
+            &[1],
+            &format!("web {KEY_B}"),
+        )
+        .unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(
+            std::fs::read_to_string(&real).unwrap(),
+            format!("web {KEY_B}\n")
         );
     }
 
