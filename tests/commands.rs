@@ -248,3 +248,106 @@ fn vm_test_reports_each_host_and_trust_unlocks_an_unknown_key() {
     let err = h.err("vm_test", json!({ "ids": [424242] }));
     assert_eq!(err["code"], "not_found");
 }
+
+#[test]
+fn host_keys_scan_trust_in_bulk_and_replace_one() {
+    let fleet = vmo_testkit::Fleet::start(3);
+    let data = tempfile::tempdir().unwrap();
+    let known_hosts = data.path().join("known_hosts");
+    // host0 known, host1 never seen, host2 known with a key it no longer has.
+    let lines: Vec<String> = std::fs::read_to_string(fleet.known_hosts())
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains(&format!("]:{} ", fleet.hosts()[1].port())))
+        .map(str::to_string)
+        .collect();
+    std::fs::write(&known_hosts, lines.join("\n") + "\n").unwrap();
+    fleet.restart_host(2, true);
+    let mut settings = vmo_engine::ssh::SshSettings::from_env();
+    settings.known_hosts = known_hosts.clone();
+    settings.agent_socket = None;
+    let engine = tauri::async_runtime::block_on(Engine::open_with(
+        Paths::new(data.path()),
+        &settings,
+        std::sync::Arc::new(vmo_engine::ssh::NoSecrets),
+    ))
+    .unwrap();
+    let h = harness_with(data, engine);
+    let mut ids = Vec::new();
+    for (i, host) in fleet.hosts().iter().enumerate() {
+        let vm = h.ok(
+            "vm_create",
+            json!({ "draft": {
+                "name": format!("host{i}"), "host": "127.0.0.1", "port": host.port(),
+                "user": fleet.user(), "auth": "key_file", "key_file": fleet.client_key(),
+            }}),
+        );
+        ids.push(vm["id"].clone());
+    }
+
+    let scans = h.ok("host_keys_scan", json!({ "ids": ids }));
+    let statuses: Vec<&str> = scans
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["known", "unknown", "changed"], "{scans}");
+    assert_eq!(scans[1]["name"], "host1");
+    let unknown = scans[1]["status"]["detail"].clone();
+    assert_eq!(unknown["fingerprint"], fleet.host_key_fingerprint(1));
+    let change = scans[2]["status"]["detail"].clone();
+    assert_eq!(
+        change["presented"]["fingerprint"],
+        fleet.host_key_fingerprint(2)
+    );
+    assert_eq!(change["old_line"]["number"], 2);
+
+    // A changed key is refused in a batch, and takes the batch with it.
+    let before = std::fs::read_to_string(&known_hosts).unwrap();
+    let err = h.err(
+        "host_keys_trust",
+        json!({ "keys": [unknown, change["presented"]], "always": true }),
+    );
+    assert_eq!(err["code"], "ssh");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("HOST KEY CHANGED"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&known_hosts).unwrap(), before);
+
+    assert_eq!(
+        h.ok(
+            "host_keys_trust",
+            json!({ "keys": [unknown], "always": true })
+        ),
+        1
+    );
+    h.ok(
+        "host_key_replace",
+        json!({ "id": ids[2], "change": change }),
+    );
+    let results = h.ok("vm_test", json!({ "ids": ids }));
+    for r in results.as_array().unwrap() {
+        assert_eq!(r["ok"], true, "{r}");
+    }
+    // The host changes its key once more: the old review is stale and replaces nothing.
+    fleet.restart_host(2, true);
+    let before = std::fs::read_to_string(&known_hosts).unwrap();
+    let err = h.err(
+        "host_key_replace",
+        json!({ "id": ids[2], "change": change }),
+    );
+    assert_eq!(err["code"], "ssh");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("not the key you reviewed"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&known_hosts).unwrap(), before);
+}

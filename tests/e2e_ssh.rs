@@ -51,14 +51,18 @@ fn test_connections_trust_a_key_and_run_a_command() {
     s.click("#vm-row-host0 button[title='Test host0']");
     s.wait_text("#vm-status-host0", "ok");
 
-    // An unknown one asks, showing the server's real fingerprint.
+    // An unknown one asks, showing the server's real fingerprint, in app words.
     s.click("#vm-row-host1 button[title='Test host1']");
-    let shown = s.wait_text("#host-key-fingerprint", "SHA256:");
+    let shown = s.wait_text("#host-key-row-host1", "SHA256:");
     assert!(shown.contains(&fleet.host_key_fingerprint(1)), "{shown}");
+    let status = s.wait_text("#vm-status-host1", "host key unknown");
+    assert!(!status.contains("--accept-new"), "{status}");
     s.screenshot("ssh-01-host-key");
-    s.click("#host-key-always");
-    s.wait_gone("#host-key-dialog");
-    s.wait_text("#vm-status-host1", "ok");
+    s.click("#host-key-row-host1 input[type=checkbox]");
+    s.wait_text("#host-keys-count", "1 of 1 selected");
+    s.click("#host-keys-always");
+    s.wait_gone("#host-key-review");
+    s.find("#vm-status-host1 .badge.ok");
     let written = std::fs::read_to_string(&known_hosts).unwrap();
     assert!(
         written.contains(&format!("[127.0.0.1]:{host1_port} ")),

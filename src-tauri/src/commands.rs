@@ -7,7 +7,7 @@ use tauri::State;
 use vmo_engine::jobs::{
     JobDetail, JobId, JobOptions, JobQuery, JobSpec, JobState, JobSummary, Origin,
 };
-use vmo_engine::ssh::{ConnectionTest, PresentedKey, Target};
+use vmo_engine::ssh::{ChangedKey, ConnectionTest, KeyStatus, PresentedKey, Target};
 use vmo_engine::{EngineError, ErrorCode, ImportPlan, ImportSummary, Paths, Vm, VmDraft, VmId};
 
 type CommandResult<T> = Result<T, EngineError>;
@@ -125,6 +125,99 @@ pub fn host_key_trust(
         .ssh()
         .host_keys()
         .trust(&key, always)
+        .map_err(Into::into)
+}
+
+/// One VM's host key, as a scan found it.
+#[derive(Debug, serde::Serialize)]
+pub struct VmKeyScan {
+    pub id: VmId,
+    pub name: String,
+    pub status: KeyStatus,
+}
+
+/// Fetches the host keys of these VMs (no login) and judges each against known_hosts:
+/// `known`, `unknown` (to review), `changed` (with the known_hosts line it conflicts with),
+/// or `error` (unreachable, ...). Accepts nothing.
+#[tauri::command]
+pub async fn host_keys_scan(
+    state: State<'_, AppState>,
+    ids: Vec<VmId>,
+) -> CommandResult<Vec<VmKeyScan>> {
+    let inventory = state.engine.inventory().list().await?;
+    let mut chosen = Vec::new();
+    let mut targets = Vec::new();
+    let mut unresolved = Vec::new();
+    for id in &ids {
+        let vm = inventory
+            .iter()
+            .find(|vm| vm.id == *id)
+            .ok_or_else(|| EngineError::not_found(format!("VM #{id}")))?;
+        match Target::resolve(vm, &inventory) {
+            Ok(target) => {
+                chosen.push(vm);
+                targets.push(target);
+            }
+            Err(error) => unresolved.push(VmKeyScan {
+                id: vm.id,
+                name: vm.name.clone(),
+                status: KeyStatus::Error(error),
+            }),
+        }
+    }
+    let mut scans: Vec<VmKeyScan> = state
+        .engine
+        .ssh()
+        .scan_host_keys(targets)
+        .await
+        .into_iter()
+        .map(|scan| VmKeyScan {
+            id: chosen[scan.index].id,
+            name: scan.name,
+            status: scan.status,
+        })
+        .chain(unresolved)
+        .collect();
+    // In the order asked.
+    scans.sort_by_key(|s| ids.iter().position(|id| *id == s.id));
+    Ok(scans)
+}
+
+/// Trusts keys the user checked, in one go: `always` writes them to known_hosts. Refuses
+/// the whole batch if one of them is a changed key. Returns how many were newly trusted.
+#[tauri::command]
+pub fn host_keys_trust(
+    state: State<'_, AppState>,
+    keys: Vec<PresentedKey>,
+    always: bool,
+) -> CommandResult<usize> {
+    state
+        .engine
+        .ssh()
+        .host_keys()
+        .trust_all(&keys, always)
+        .map_err(Into::into)
+}
+
+/// Replaces the changed host key of one VM, as a scan reported it: only if the server still
+/// presents that key and known_hosts still holds the lines shown.
+#[tauri::command]
+pub async fn host_key_replace(
+    state: State<'_, AppState>,
+    id: VmId,
+    change: ChangedKey,
+) -> CommandResult<()> {
+    let inventory = state.engine.inventory().list().await?;
+    let vm = inventory
+        .iter()
+        .find(|vm| vm.id == id)
+        .ok_or_else(|| EngineError::not_found(format!("VM #{id}")))?;
+    let target = Target::resolve(vm, &inventory)?;
+    state
+        .engine
+        .ssh()
+        .replace_host_key(&target, &change)
+        .await
         .map_err(Into::into)
 }
 

@@ -210,6 +210,9 @@ async fn show(engine: &Engine, job: JobId, json: bool) -> anyhow::Result<ExitCod
             .or_else(|| h.signal.clone())
             .unwrap_or_default();
         let mut detail = h.error.clone().unwrap_or_default();
+        if let Some(kind) = &h.error_kind {
+            detail.push_str(crate::output::advice(kind));
+        }
         if h.truncated {
             detail.push_str(" (output truncated)");
         }

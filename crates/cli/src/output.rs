@@ -4,7 +4,7 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
-use vmo_engine::ssh::{HostOutcome, HostResult, Output, RunEnd};
+use vmo_engine::ssh::{HostOutcome, HostResult, Output, RunEnd, SshErrorKind};
 
 /// A line longer than this is printed in pieces rather than held in memory.
 const MAX_LINE: usize = 64 * 1024;
@@ -102,6 +102,16 @@ fn exit_if_closed(written: std::io::Result<()>) {
     }
 }
 
+/// What `vmo` suggests after an SSH error of this kind (`SshErrorKind::as_str`). The engine's
+/// messages name no front end's options; the terminal's advice is ours to give.
+pub fn advice(kind: &str) -> &'static str {
+    if kind == SshErrorKind::HostKeyUnknown.as_str() {
+        "; use --accept-new, or check the fingerprint and add it to known_hosts"
+    } else {
+        ""
+    }
+}
+
 /// `exit 3`, `killed by TERM`, `timed out`, `unreachable (refused): ...`.
 pub fn describe(outcome: &HostOutcome) -> String {
     match outcome {
@@ -115,7 +125,12 @@ pub fn describe(outcome: &HostOutcome) -> String {
         HostOutcome::Failed { error } if error.kind.is_unreachable() => {
             format!("unreachable ({}): {}", error.kind.as_str(), error.message)
         }
-        HostOutcome::Failed { error } => format!("{}: {}", error.kind.as_str(), error.message),
+        HostOutcome::Failed { error } => format!(
+            "{}: {}{}",
+            error.kind.as_str(),
+            error.message,
+            advice(error.kind.as_str())
+        ),
         HostOutcome::Cancelled => "cancelled before it started".into(),
         HostOutcome::Skipped { reason } => format!("skipped: {reason}"),
     }

@@ -136,10 +136,11 @@ pub async fn run(
                     );
                 } else if let Some(error) = &report.error {
                     println!(
-                        "{}: FAILED ({})  {}",
+                        "{}: FAILED ({})  {}{}",
                         report.name,
                         error.kind.as_str(),
-                        error.message
+                        error.message,
+                        crate::output::advice(error.kind.as_str())
                     );
                 }
             }

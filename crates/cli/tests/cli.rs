@@ -587,6 +587,13 @@ fn host_keys_unknown_accept_new_and_changed() {
             .unwrap_or_else(|| panic!("no error line for host{i}\n{out}"));
         assert!(line.contains("not known"), "{out}");
         assert!(line.contains(&fleet.host_key_fingerprint(i)), "{out}");
+        // The engine's words are neutral; vmo adds its own advice.
+        assert!(
+            line.ends_with(
+                "; use --accept-new, or check the fingerprint and add it to known_hosts]"
+            ),
+            "{out}"
+        );
         assert!(
             line.contains(&format!("[127.0.0.1]:{}", fleet.hosts()[i].port())),
             "{out}"
@@ -608,7 +615,7 @@ fn host_keys_unknown_accept_new_and_changed() {
     assert_eq!(
         out.stdout_lines()
             .iter()
-            .filter(|l| l.contains("FAILED (host_key_unknown)"))
+            .filter(|l| l.contains("FAILED (host_key_unknown)") && l.contains("use --accept-new"))
             .count(),
         3,
         "{out}"

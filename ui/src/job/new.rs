@@ -1,14 +1,73 @@
-//! Starting a job: the command, the hosts it will run on, options, and a confirmation when
-//! it reaches VMs with a guarded tag (`prod` by default).
+//! Starting a job: the command, the hosts it will run on, options, a confirmation when it
+//! reaches VMs with a guarded tag (`prod` by default), and a check of the targets' host keys
+//! first: hosts whose keys are not trusted are reviewed, or left out, before anything runs.
 
 use crate::shared::modal::Modal;
 use crate::shell::Screen;
-use crate::vm::use_inventory;
+use crate::vm::{use_inventory, use_key_review};
 use crate::UiContext;
 use dioxus::prelude::*;
 use std::time::Duration;
 use vmo_engine::jobs::{label_for_names, JobOptions, JobSpec, Origin};
-use vmo_engine::VmId;
+use vmo_engine::ssh::{KeyStatus, Target};
+use vmo_engine::{Vm, VmId};
+
+/// Where the host-key check of the targets stands.
+#[derive(Debug, Clone, PartialEq)]
+enum KeyCheck {
+    Idle,
+    Checking,
+    /// Some targets present keys that are not trusted: the run waits for the user's choice.
+    Blocked(Vec<(Vm, KeyStatus)>),
+    /// The review is open; once it has closed `since` is passed, the run checks again.
+    Reviewing {
+        since: u64,
+    },
+}
+
+/// How the Run button was pressed.
+#[derive(Debug, Clone, PartialEq)]
+struct Go {
+    /// The guarded-tag question was answered yes.
+    confirmed: bool,
+    /// Run without these VMs, without checking keys again ("Run on trusted hosts only").
+    without: Option<Vec<VmId>>,
+}
+
+impl Go {
+    const FIRST: Go = Go {
+        confirmed: false,
+        without: None,
+    };
+    const CONFIRMED: Go = Go {
+        confirmed: true,
+        without: None,
+    };
+}
+
+/// How long a target may take to show its key before the run: a dead host should not hold
+/// up the others for its TCP timeout; the job reports it.
+const CHECK_PATIENCE: Duration = Duration::from_secs(5);
+
+/// Scans the host keys of `vms`: those with keys not trusted (unknown or changed). Hosts that
+/// cannot be reached are not held back: the job reports them.
+async fn untrusted(ctx: &UiContext, vms: &[Vm], inventory: &[Vm]) -> Vec<(Vm, KeyStatus)> {
+    let (mut chosen, mut targets) = (Vec::new(), Vec::new());
+    for vm in vms {
+        if let Ok(target) = Target::resolve(vm, inventory) {
+            chosen.push(vm.clone());
+            targets.push(target);
+        }
+    }
+    ctx.engine
+        .ssh()
+        .scan_host_keys_within(targets, CHECK_PATIENCE)
+        .await
+        .into_iter()
+        .filter(|scan| matches!(scan.status, KeyStatus::Unknown(_) | KeyStatus::Changed(_)))
+        .map(|scan| (chosen[scan.index].clone(), scan.status))
+        .collect()
+}
 
 /// How the dialog picks its VMs.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +97,8 @@ pub fn NewJobDialog(ids: Vec<VmId>, on_close: EventHandler<()>) -> Element {
     let mut canary = use_signal(|| false);
     let mut confirming = use_signal(|| false);
     let mut error = use_signal(|| None::<String>);
+    let mut check = use_signal(|| KeyCheck::Idle);
+    let review = use_key_review();
 
     // Which VMs: those chosen on the VMs screen, every VM with a tag, or all of them.
     let mut by = use_signal(|| {
@@ -84,8 +145,13 @@ pub fn NewJobDialog(ids: Vec<VmId>, on_close: EventHandler<()>) -> Element {
         let ctx = ctx.clone();
         let target_label = target_label.clone();
         let guarded = guarded.clone();
-        let targets: Vec<VmId> = vms.iter().map(|vm| vm.id).collect();
-        use_callback(move |confirmed: bool| {
+        let vms = vms.clone();
+        use_callback(move |go: Go| {
+            let mut chosen = vms.clone();
+            if let Some(without) = &go.without {
+                chosen.retain(|vm| !without.contains(&vm.id));
+            }
+            let targets: Vec<VmId> = chosen.iter().map(|vm| vm.id).collect();
             let text = command.peek().trim().to_string();
             if targets.is_empty() {
                 error.set(Some("No VM matches these targets.".into()));
@@ -114,14 +180,22 @@ pub fn NewJobDialog(ids: Vec<VmId>, on_close: EventHandler<()>) -> Element {
                     }
                 },
             };
-            if !guarded.is_empty() && !confirmed {
+            if !guarded.is_empty() && !go.confirmed {
                 confirming.set(true);
                 return;
             }
+            confirming.set(false);
+            let target_label = match go.without {
+                None => target_label.clone(),
+                Some(_) => {
+                    let names: Vec<&str> = chosen.iter().map(|vm| vm.name.as_str()).collect();
+                    label_for_names(&names)
+                }
+            };
             let spec = JobSpec {
                 command: text,
-                targets: targets.clone(),
-                target_label: target_label.clone(),
+                targets,
+                target_label,
                 options: JobOptions {
                     concurrency,
                     timeout,
@@ -132,7 +206,18 @@ pub fn NewJobDialog(ids: Vec<VmId>, on_close: EventHandler<()>) -> Element {
                 retry_of: None,
             };
             let ctx = ctx.clone();
+            let check_keys = go.without.is_none();
             spawn(async move {
+                if check_keys {
+                    check.set(KeyCheck::Checking);
+                    let inventory = inventory.peek().vms.clone();
+                    let blocked = untrusted(&ctx, &chosen, &inventory).await;
+                    if !blocked.is_empty() {
+                        check.set(KeyCheck::Blocked(blocked));
+                        return;
+                    }
+                }
+                check.set(KeyCheck::Idle);
                 match ctx.engine.jobs().submit(spec).await {
                     Ok(job) => {
                         on_close.call(());
@@ -147,6 +232,14 @@ pub fn NewJobDialog(ids: Vec<VmId>, on_close: EventHandler<()>) -> Element {
         })
     };
 
+    // Back from the review: check again, and run if every key is now trusted.
+    use_effect(move || {
+        let closings = (review.closings)();
+        if matches!(*check.peek(), KeyCheck::Reviewing { since } if closings > since) {
+            submit.call(Go::CONFIRMED);
+        }
+    });
+
     rsx! {
         Modal { title, id: "run-dialog", on_close: move |_| on_close.call(()),
             div { class: "modal-body run-body",
@@ -158,7 +251,7 @@ pub fn NewJobDialog(ids: Vec<VmId>, on_close: EventHandler<()>) -> Element {
                         placeholder: "uptime",
                         autofocus: true,
                         oninput: move |e| command.set(e.value()),
-                        onkeydown: move |e| if e.key() == Key::Enter { submit.call(false) },
+                        onkeydown: move |e| if e.key() == Key::Enter { submit.call(Go::FIRST) },
                     }
                 }
                 div { class: "field",
@@ -242,20 +335,86 @@ pub fn NewJobDialog(ids: Vec<VmId>, on_close: EventHandler<()>) -> Element {
                 if let Some(message) = error() {
                     div { class: "alert error", id: "run-error", "{message}" }
                 }
+                KeyCheckPanel { check, submit }
                 if confirming() {
                     div { class: "alert alarm", id: "run-confirm",
                         strong { "This reaches guarded VMs: {guarded.join(\", \")}. " }
                         "They carry a tag you asked to confirm ({guarded_tags.join(\", \")}). Run anyway?"
                         div { class: "confirm-actions",
                             button { class: "button", onclick: move |_| confirming.set(false), "Go back" }
-                            button { class: "button danger", id: "run-confirm-yes", onclick: move |_| submit.call(true), "Run on them" }
+                            button { class: "button danger", id: "run-confirm-yes", onclick: move |_| submit.call(Go::CONFIRMED), "Run on them" }
                         }
                     }
                 }
             }
             div { class: "modal-foot",
                 button { class: "button", onclick: move |_| on_close.call(()), "Cancel" }
-                button { class: "button primary", id: "run-start", onclick: move |_| submit.call(false), "Run" }
+                button {
+                    class: "button primary",
+                    id: "run-start",
+                    disabled: matches!(check(), KeyCheck::Checking | KeyCheck::Reviewing { .. }),
+                    onclick: move |_| submit.call(Go::FIRST),
+                    if check() == KeyCheck::Checking { "Checking host keys…" } else { "Run" }
+                }
+            }
+        }
+    }
+}
+
+/// What the key check found, and the two ways on: review the keys, or run without those hosts.
+#[component]
+fn KeyCheckPanel(mut check: Signal<KeyCheck>, submit: Callback<Go>) -> Element {
+    let review = use_key_review();
+    match check() {
+        KeyCheck::Idle | KeyCheck::Checking => rsx! {},
+        KeyCheck::Reviewing { .. } => rsx! {
+            div { class: "alert", id: "run-host-keys", "Reviewing host keys: the run checks again when the review closes." }
+        },
+        KeyCheck::Blocked(blocked) => {
+            let names = |changed: bool| {
+                blocked
+                    .iter()
+                    .filter(|(_, s)| matches!(s, KeyStatus::Changed(_)) == changed)
+                    .map(|(vm, _)| vm.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let (unknown, changed) = (names(false), names(true));
+            let without: Vec<VmId> = blocked.iter().map(|(vm, _)| vm.id).collect();
+            rsx! {
+                div { class: "alert warn", id: "run-host-keys",
+                    if !unknown.is_empty() {
+                        p { id: "run-unknown-keys",
+                            strong { "Host keys not yet trusted: " }
+                            "{unknown}. Nothing runs on a host until you trust its key."
+                        }
+                    }
+                    if !changed.is_empty() {
+                        p { id: "run-changed-keys",
+                            strong { "HOST KEY CHANGED: " }
+                            "{changed}. These hosts are left out unless you replace their key in the review."
+                        }
+                    }
+                    div { class: "confirm-actions",
+                        button {
+                            class: "button",
+                            id: "run-review-keys",
+                            onclick: move |_| {
+                                for (vm, status) in &blocked {
+                                    review.add_scan(vm, status);
+                                }
+                                check.set(KeyCheck::Reviewing { since: *review.closings.peek() });
+                            },
+                            "Review host keys"
+                        }
+                        button {
+                            class: "button primary",
+                            id: "run-trusted-only",
+                            onclick: move |_| submit.call(Go { confirmed: true, without: Some(without.clone()) }),
+                            "Run on trusted hosts only"
+                        }
+                    }
+                }
             }
         }
     }

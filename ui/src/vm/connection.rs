@@ -1,13 +1,14 @@
-//! Connection tests from the inventory: a status cell per VM, and the host-key question
-//! when a server presents a key known_hosts has never seen.
+//! Connection tests from the inventory: a status cell per VM; a key the server presents
+//! that known_hosts does not hold goes to the host-key review ([`super::host_keys`]).
 
+use super::host_keys::{use_key_review, KeyReview};
 use crate::shared::modal::Modal;
 use crate::vm::use_inventory;
 use crate::UiContext;
 use dioxus::prelude::*;
 use std::collections::HashMap;
-use vmo_engine::ssh::{ConnectionTest, PresentedKey, SecretRef, SshErrorKind, Target};
-use vmo_engine::VmId;
+use vmo_engine::ssh::{ConnectionTest, SecretRef, SshErrorKind, Target};
+use vmo_engine::{Vm, VmId};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TestState {
@@ -15,19 +16,22 @@ pub enum TestState {
     Done(ConnectionTest),
 }
 
-/// Test results by VM, and what waits for the user: a host key to judge, a secret to type.
+/// Test results by VM, and what waits for the user: host keys to judge (in the review), a
+/// secret to type.
 #[derive(Clone, Copy)]
 pub struct ConnectionTests {
     pub results: Signal<HashMap<VmId, TestState>>,
-    pub pending_key: Signal<Option<(PresentedKey, Vec<VmId>)>>,
     pub pending_secret: Signal<Option<(SecretRef, Vec<VmId>)>>,
+    review: KeyReview,
 }
 
 pub fn provide_connection_tests() {
+    super::host_keys::provide_key_review();
+    let review = use_key_review();
     use_context_provider(|| ConnectionTests {
         results: Signal::new(HashMap::new()),
-        pending_key: Signal::new(None),
         pending_secret: Signal::new(None),
+        review,
     });
 }
 
@@ -44,29 +48,33 @@ impl ConnectionTests {
             };
             self.results.write().insert(id, TestState::Running);
             let target = Target::resolve(vm, inventory);
-            let ssh = ctx.engine.ssh().clone();
-            let name = vm.name.clone();
+            let (ctx, vm, inventory) = (ctx.clone(), vm.clone(), inventory.to_vec());
             spawn(async move {
-                let report = match target {
-                    Ok(target) => ssh.test(&target).await,
-                    Err(error) => ConnectionTest::failed(name, error),
+                let report = match &target {
+                    Ok(target) => ctx.engine.ssh().test(target).await,
+                    Err(error) => ConnectionTest::failed(vm.name.clone(), error.clone()),
                 };
+                let kind = report.error.as_ref().map(|e| e.kind);
                 if let Some(error) = &report.error {
                     if let Some(secret) = error.secret.as_deref() {
                         ask(self.pending_secret, secret, id);
                     }
                     if let (SshErrorKind::HostKeyUnknown, Some(key)) = (error.kind, &error.host_key)
                     {
-                        ask(self.pending_key, key, id);
+                        self.review.add_unknown(&vm, (**key).clone());
                     }
                 }
                 self.results.write().insert(id, TestState::Done(report));
+                // A changed key: fetch what the review shows (the old line, the old key).
+                if kind == Some(SshErrorKind::HostKeyChanged) {
+                    self.review.scan(&ctx, &[vm], &inventory).await;
+                }
             });
         }
     }
 }
 
-/// Queues `id` behind a question for the user (a key to judge, a secret to type), to be
+/// Queues `id` behind a question for the user (a secret to type), to be
 /// tested again once it is answered. One question is open at a time: a VM raising another
 /// keeps its failed status, and testing it again asks.
 fn ask<T: Clone + PartialEq + 'static>(
@@ -86,6 +94,7 @@ fn ask<T: Clone + PartialEq + 'static>(
 #[component]
 pub fn StatusCell(id: VmId) -> Element {
     let tests = use_connection_tests();
+    let inventory = use_inventory();
     let results = tests.results.read();
     match results.get(&id) {
         None => rsx! { span { class: "muted", "—" } },
@@ -111,64 +120,18 @@ pub fn StatusCell(id: VmId) -> Element {
                 k if k.is_unreachable() => ("unreachable", "badge bad"),
                 _ => ("failed", "badge bad"),
             };
+            let to_review = matches!(
+                kind,
+                SshErrorKind::HostKeyUnknown | SshErrorKind::HostKeyChanged
+            )
+            .then(|| inventory.read().vms.iter().find(|vm| vm.id == id).cloned())
+            .flatten();
             rsx! {
                 span { class: "{class}", title: "{message}", "{label}" }
                 div { class: "status-reason", "{message}" }
-            }
-        }
-    }
-}
-
-/// Asks whether to trust a host key nobody has seen before, showing its fingerprint.
-#[component]
-pub fn HostKeyDialog() -> Element {
-    let ctx = use_context::<UiContext>();
-    let mut tests = use_connection_tests();
-    let inventory = use_inventory();
-    let mut error = use_signal(|| None::<String>);
-    let Some((key, waiting)) = tests.pending_key.read().clone() else {
-        return rsx! {};
-    };
-    let endpoint = if key.port == 22 {
-        key.host.clone()
-    } else {
-        format!("[{}]:{}", key.host, key.port)
-    };
-    let (algorithm, fingerprint) = (key.algorithm.clone(), key.fingerprint.clone());
-    let decide = move |always: Option<bool>| {
-        let (key, waiting) = (key.clone(), waiting.clone());
-        let ctx = ctx.clone();
-        move |_| {
-            if let Some(always) = always {
-                if let Err(e) = ctx.engine.ssh().host_keys().trust(&key, always) {
-                    error.set(Some(e.message));
-                    return;
+                if let Some(vm) = to_review {
+                    ReviewButton { id: "vm-review-{vm.name}", vms: vec![vm] }
                 }
-                tests.pending_key.set(None);
-                let vms = inventory.read().vms.clone();
-                tests.start(&ctx, waiting.clone(), &vms);
-            } else {
-                tests.pending_key.set(None);
-            }
-        }
-    };
-    rsx! {
-        Modal { title: "Unknown host key", id: "host-key-dialog", on_close: move |_| tests.pending_key.set(None),
-            div { class: "modal-body",
-                p { "The server at " code { "{endpoint}" } " presented a key that is not in your known_hosts file." }
-                p { "Compare this fingerprint with the one the server's owner gives you (on the server: " code { "ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub" } ")." }
-                div { class: "fingerprint", id: "host-key-fingerprint",
-                    span { class: "muted", "{algorithm} " }
-                    code { "{fingerprint}" }
-                }
-                if let Some(message) = error() {
-                    div { class: "alert error", "{message}" }
-                }
-            }
-            div { class: "modal-foot",
-                button { class: "button", id: "host-key-reject", onclick: decide(None), "Don't trust" }
-                button { class: "button", id: "host-key-once", onclick: decide(Some(false)), "Trust once" }
-                button { class: "button primary", id: "host-key-always", onclick: decide(Some(true)), "Trust and remember" }
             }
         }
     }
@@ -257,7 +220,7 @@ pub fn HostKeyChangedBanner() -> Element {
     let tests = use_connection_tests();
     let inventory = use_inventory();
     let results = tests.results.read();
-    let changed: Vec<String> = inventory
+    let changed: Vec<Vm> = inventory
         .read()
         .vms
         .iter()
@@ -265,17 +228,46 @@ pub fn HostKeyChangedBanner() -> Element {
             matches!(results.get(&vm.id), Some(TestState::Done(r))
                 if r.error.as_ref().is_some_and(|e| e.kind == SshErrorKind::HostKeyChanged))
         })
-        .map(|vm| vm.name.clone())
+        .cloned()
         .collect();
     if changed.is_empty() {
         return rsx! {};
     }
+    let names: Vec<&str> = changed.iter().map(|vm| vm.name.as_str()).collect();
+    let names = names.join(", ");
     rsx! {
         div { class: "alert alarm", id: "host-key-changed", role: "alert",
-            strong { "HOST KEY CHANGED: {changed.join(\", \")}. " }
+            strong { "HOST KEY CHANGED: {names}. " }
             "The server now presents a different key than the one in your known_hosts file. "
             "Someone may be intercepting the connection, or the host was reinstalled. "
-            "Connections to it are refused until you check why and remove the old key yourself."
+            "Connections to it are refused until you check why and replace its key. "
+            ReviewButton { vms: changed, id: "host-key-changed-review".to_string() }
+        }
+    }
+}
+
+/// Opens the review for these VMs: their keys are fetched again, so what it shows is now.
+#[component]
+fn ReviewButton(vms: Vec<Vm>, id: String) -> Element {
+    let ctx = use_context::<UiContext>();
+    let review = use_key_review();
+    let inventory = use_inventory();
+    let mut busy = use_signal(|| false);
+    rsx! {
+        button {
+            class: "button small",
+            id: "{id}",
+            disabled: busy(),
+            onclick: move |_| {
+                let (ctx, vms) = (ctx.clone(), vms.clone());
+                let all = inventory.peek().vms.clone();
+                busy.set(true);
+                spawn(async move {
+                    review.scan(&ctx, &vms, &all).await;
+                    busy.set(false);
+                });
+            },
+            "Review host keys…"
         }
     }
 }

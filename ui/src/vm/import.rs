@@ -1,5 +1,7 @@
-//! Import hosts from an ssh config: pick a file, preview what changes, tick, apply.
+//! Import hosts from an ssh config: pick a file, preview what changes, tick, apply; then,
+//! if asked (the default), fetch the imported hosts' keys and open the host-key review.
 
+use super::host_keys::use_key_review;
 use super::Panel;
 use crate::shared::modal::Modal;
 use crate::shared::toast::use_toasts;
@@ -22,6 +24,8 @@ pub fn ImportDialog(panel: Signal<Panel>) -> Element {
     let mut ticked = use_signal(BTreeSet::<String>::new);
     let mut error = use_signal(|| None::<String>);
     let mut busy = use_signal(|| false);
+    let mut fetch_keys = use_signal(|| true);
+    let review = use_key_review();
 
     let preview = {
         let inventory = ctx.engine.inventory().clone();
@@ -61,9 +65,11 @@ pub fn ImportDialog(panel: Signal<Panel>) -> Element {
     let mut preview_on_enter = preview.clone();
     let mut preview_on_click = preview;
     let apply = move |_| {
+        let ctx = ctx.clone();
         let inventory = ctx.engine.inventory().clone();
         let file = PathBuf::from(path().trim());
         let only: Vec<String> = ticked.read().iter().cloned().collect();
+        let fetch = fetch_keys();
         busy.set(true);
         spawn(async move {
             match inventory.import_apply(&file, Some(&only)).await {
@@ -73,6 +79,20 @@ pub fn ImportDialog(panel: Signal<Panel>) -> Element {
                         summary.added, summary.updated
                     ));
                     panel.set(Panel::Closed);
+                    if fetch {
+                        // Outlives this dialog, which closes now.
+                        dioxus::dioxus_core::spawn_forever(async move {
+                            let Ok(all) = ctx.engine.inventory().list().await else {
+                                return;
+                            };
+                            let imported: Vec<vmo_engine::Vm> = all
+                                .iter()
+                                .filter(|vm| only.iter().any(|a| a.eq_ignore_ascii_case(&vm.name)))
+                                .cloned()
+                                .collect();
+                            review.scan(&ctx, &imported, &all).await;
+                        });
+                    }
                 }
                 Err(err) => error.set(Some(err.message)),
             }
@@ -133,6 +153,15 @@ pub fn ImportDialog(panel: Signal<Panel>) -> Element {
                 }
             }
             div { class: "modal-foot",
+                label { class: "check foot-option",
+                    input {
+                        r#type: "checkbox",
+                        id: "import-fetch-keys",
+                        checked: fetch_keys(),
+                        onchange: move |e| fetch_keys.set(e.checked()),
+                    }
+                    "Then fetch their host keys to review"
+                }
                 button { class: "button", onclick: move |_| panel.set(Panel::Closed), "Cancel" }
                 button {
                     class: "button primary",

@@ -4,11 +4,13 @@
 mod connection;
 mod detail;
 mod form;
+mod host_keys;
 mod import;
 mod state;
 mod table;
 
 pub use connection::provide_connection_tests;
+pub use host_keys::use_key_review;
 
 pub use state::{provide_inventory, use_inventory};
 
@@ -159,7 +161,6 @@ pub fn VmScreen() -> Element {
                 }
             }
         }
-        connection::HostKeyDialog {}
         connection::SecretDialog {}
         match panel() {
             Panel::Closed => rsx! {},
@@ -179,6 +180,16 @@ pub fn VmScreen() -> Element {
             Panel::ConfirmDelete(ids) => {
                 let names: Vec<String> = ids.iter().filter_map(|id| find(*id)).map(|vm| vm.name).collect();
                 rsx! { ConfirmDelete { ids, names, panel, selected } }
+            }
+        }
+        // After the panel: the review opens over a run or import dialog that found keys.
+        host_keys::HostKeyReview {
+            on_trusted: {
+                let ctx = ctx.clone();
+                move |ids: Vec<VmId>| {
+                    let vms = inventory.peek().vms.clone();
+                    tests.start(&ctx, ids, &vms);
+                }
             }
         }
     }

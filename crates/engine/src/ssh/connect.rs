@@ -22,6 +22,13 @@ pub struct Connector {
     pub connect_timeout: Duration,
 }
 
+/// Why a handshake did not complete: before SSH spoke (dial, tunnel, timeout), or within
+/// SSH (including a host key the handler refused).
+pub(crate) enum HandshakeFailure {
+    Transport(SshError),
+    Ssh(russh::Error),
+}
+
 /// An open, authenticated connection. Channels are multiplexed over it.
 pub struct Connection {
     pub(crate) handle: Handle<Client>,
@@ -127,48 +134,13 @@ impl Connector {
             presented: presented.clone(),
             server_version: server_version.clone(),
         };
-        let handshake = async {
-            let result = match &via {
-                None => {
-                    let stream = self.dial(target).await?;
-                    client::connect_stream(self.config.clone(), stream, handler).await
-                }
-                Some(jump) => {
-                    let channel = jump
-                        .handle
-                        .channel_open_direct_tcpip(
-                            target.host.clone(),
-                            target.port.into(),
-                            "127.0.0.1",
-                            0,
-                        )
-                        .await
-                        .map_err(|e| {
-                            SshError::new(
-                                SshErrorKind::Network,
-                                format!(
-                                    "jump host cannot reach {}:{}: {e}",
-                                    target.host, target.port
-                                ),
-                            )
-                        })?;
-                    client::connect_stream(self.config.clone(), channel.into_stream(), handler)
-                        .await
-                }
-            };
-            result.map_err(|e| handshake_error(e, &refusal, target))
-        };
-        let mut handle = tokio::time::timeout(self.connect_timeout * 2, handshake)
+        let mut handle = self
+            .handshake(target, via.as_deref(), handler)
             .await
-            .map_err(|_| {
-                SshError::new(
-                    SshErrorKind::ConnectTimeout,
-                    format!(
-                        "{}:{} did not complete the SSH handshake in time",
-                        target.host, target.port
-                    ),
-                )
-            })??;
+            .map_err(|failure| match failure {
+                HandshakeFailure::Transport(e) => e,
+                HandshakeFailure::Ssh(e) => handshake_error(e, &refusal, target),
+            })?;
         self.authenticate(&mut handle, target).await?;
         let fingerprint = presented
             .lock()
@@ -183,6 +155,66 @@ impl Connector {
             setup_time: started.elapsed(),
             _via: via,
         })
+    }
+
+    /// TCP (or a tunnel through `via`), then the SSH handshake with `handler` judging the
+    /// host key, all within the connect timeout. Logins and host-key scans share it.
+    pub(crate) async fn handshake<H>(
+        &self,
+        target: &Target,
+        via: Option<&Connection>,
+        handler: H,
+    ) -> Result<Handle<H>, HandshakeFailure>
+    where
+        H: client::Handler<Error = russh::Error> + Send + 'static,
+    {
+        let attempt = async {
+            match via {
+                None => {
+                    let stream = self
+                        .dial(target)
+                        .await
+                        .map_err(HandshakeFailure::Transport)?;
+                    client::connect_stream(self.config.clone(), stream, handler)
+                        .await
+                        .map_err(HandshakeFailure::Ssh)
+                }
+                Some(jump) => {
+                    let channel = jump
+                        .handle
+                        .channel_open_direct_tcpip(
+                            target.host.clone(),
+                            target.port.into(),
+                            "127.0.0.1",
+                            0,
+                        )
+                        .await
+                        .map_err(|e| {
+                            HandshakeFailure::Transport(SshError::new(
+                                SshErrorKind::Network,
+                                format!(
+                                    "jump host cannot reach {}:{}: {e}",
+                                    target.host, target.port
+                                ),
+                            ))
+                        })?;
+                    client::connect_stream(self.config.clone(), channel.into_stream(), handler)
+                        .await
+                        .map_err(HandshakeFailure::Ssh)
+                }
+            }
+        };
+        tokio::time::timeout(self.connect_timeout * 2, attempt)
+            .await
+            .map_err(|_| {
+                HandshakeFailure::Transport(SshError::new(
+                    SshErrorKind::ConnectTimeout,
+                    format!(
+                        "{}:{} did not complete the SSH handshake in time",
+                        target.host, target.port
+                    ),
+                ))
+            })?
     }
 
     async fn dial(&self, target: &Target) -> Result<tokio::net::TcpStream, SshError> {

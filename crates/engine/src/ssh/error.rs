@@ -28,6 +28,8 @@ pub enum SshErrorKind {
     Protocol,
     /// A jump host, or the VM it names, could not be resolved.
     Config,
+    /// What the user was shown (a host key, a known_hosts line) is no longer true: look again.
+    Outdated,
 }
 
 impl SshErrorKind {
@@ -44,6 +46,7 @@ impl SshErrorKind {
             Self::Agent => "agent",
             Self::Protocol => "protocol",
             Self::Config => "config",
+            Self::Outdated => "outdated",
         }
     }
 

@@ -1,9 +1,12 @@
 //! Host keys against the user's OpenSSH `known_hosts`. Known and matching: go. Unknown:
 //! refused, unless the user trusted it (once, in memory; or always, written to the file),
-//! or `accept_new` is on (like `StrictHostKeyChecking=accept-new`). Changed: always refused.
+//! or `accept_new` is on (like `StrictHostKeyChecking=accept-new`). Changed: always refused,
+//! until the user replaces that one host's key after seeing the old and the new.
 
 use super::error::{PresentedKey, SshError, SshErrorKind};
+use super::known_hosts::{self, KnownHostsLine, Verdict};
 use russh::keys::{HashAlg, PublicKey};
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -13,6 +16,30 @@ pub struct HostKeys {
     accept_new: bool,
     /// (host, port, fingerprint) the user trusted for this run of the app only.
     trusted_once: Mutex<HashSet<(String, u16, String)>>,
+    /// One writer of known_hosts at a time in this process: a replace rewrites the file.
+    writing: Mutex<()>,
+}
+
+/// What known_hosts (and this run's trust) says about a presented key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostKeyVerdict {
+    Known,
+    Unknown,
+    Changed(Box<ChangedKey>),
+}
+
+/// A server presenting another key than known_hosts records for it: what the user needs to
+/// see before replacing it, and what a replace checks is still true.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangedKey {
+    pub presented: PresentedKey,
+    pub known_hosts: PathBuf,
+    /// The line recording another key of the same type.
+    pub old_line: KnownHostsLine,
+    pub old_fingerprint: String,
+    /// Every line naming this host, the old one included: a replace removes them all, as
+    /// `ssh-keygen -R` would, then appends the new key.
+    pub removes: Vec<KnownHostsLine>,
 }
 
 pub fn describe(host: &str, port: u16, key: &PublicKey) -> PresentedKey {
@@ -25,20 +52,13 @@ pub fn describe(host: &str, port: u16, key: &PublicKey) -> PresentedKey {
     }
 }
 
-fn endpoint(host: &str, port: u16) -> String {
-    if port == 22 {
-        host.to_string()
-    } else {
-        format!("[{host}]:{port}")
-    }
-}
-
 impl HostKeys {
     pub fn new(known_hosts: PathBuf, accept_new: bool) -> Self {
         Self {
             known_hosts,
             accept_new,
             trusted_once: Mutex::new(HashSet::new()),
+            writing: Mutex::new(()),
         }
     }
 
@@ -48,83 +68,246 @@ impl HostKeys {
 
     /// Ok if the key may be used; otherwise the precise refusal.
     pub fn verify(&self, host: &str, port: u16, key: &PublicKey) -> Result<(), SshError> {
-        let presented = describe(host, port, key);
-        match russh::keys::check_known_hosts_path(host, port, key, &self.known_hosts) {
-            Ok(true) => Ok(()),
-            Ok(false) => {
-                let once = (host.to_string(), port, presented.fingerprint.clone());
-                if self.trusted_once.lock().is_ok_and(|set| set.contains(&once)) {
-                    return Ok(());
+        match self.judge(host, port, key)? {
+            HostKeyVerdict::Known => Ok(()),
+            HostKeyVerdict::Unknown if self.accept_new => {
+                let fingerprint = key.fingerprint(HashAlg::Sha256);
+                let _writing = self.writing.lock();
+                // Judged again while holding the pen: a parallel connection may have written it.
+                match self.judge_in(&self.read()?, host, port, key, false) {
+                    HostKeyVerdict::Known => return Ok(()),
+                    HostKeyVerdict::Changed(change) => return Err(self.changed(*change)),
+                    HostKeyVerdict::Unknown => {}
                 }
-                if self.accept_new {
-                    self.learn(host, port, key)?;
-                    tracing::info!(host = %endpoint(host, port), fingerprint = %presented.fingerprint, "new host key accepted and recorded");
-                    return Ok(());
-                }
-                Err(SshError {
-                    kind: SshErrorKind::HostKeyUnknown,
-                    message: format!(
-                        "the host key of {} is not known ({} {}); verify the fingerprint and trust it, or use --accept-new",
-                        endpoint(host, port),
-                        presented.algorithm,
-                        presented.fingerprint
-                    ),
-                    host_key: Some(Box::new(presented)),
-                    secret: None,
-                })
+                self.append(&[line_for(host, port, key)?])?;
+                tracing::info!(host = %known_hosts::host_pattern(host, port), %fingerprint, "new host key accepted and recorded");
+                Ok(())
             }
-            Err(russh::keys::Error::KeyChanged { line }) => Err(SshError {
-                kind: SshErrorKind::HostKeyChanged,
-                message: format!(
-                    "HOST KEY CHANGED for {}: it now presents {} {}, but line {line} of {} holds another key. \
-                     Someone may be intercepting the connection, or the host was reinstalled. \
-                     Refusing to connect; remove the old line only if you know why it changed.",
-                    endpoint(host, port),
-                    presented.algorithm,
-                    presented.fingerprint,
-                    self.known_hosts.display()
-                ),
-                host_key: Some(Box::new(presented)),
-                secret: None,
-            }),
-            Err(err) => Err(SshError::new(
-                SshErrorKind::Config,
-                format!("cannot read {}: {err}", self.known_hosts.display()),
-            )),
+            HostKeyVerdict::Unknown => Err(unknown(describe(host, port, key))),
+            HostKeyVerdict::Changed(change) => Err(self.changed(*change)),
+        }
+    }
+
+    /// Judges a presented key without accepting anything.
+    pub fn judge(
+        &self,
+        host: &str,
+        port: u16,
+        key: &PublicKey,
+    ) -> Result<HostKeyVerdict, SshError> {
+        let text = self.read()?;
+        Ok(self.judge_in(&text, host, port, key, true))
+    }
+
+    /// `with_once`: a key trusted for this run counts as known (not when about to write it).
+    fn judge_in(
+        &self,
+        text: &str,
+        host: &str,
+        port: u16,
+        key: &PublicKey,
+        with_once: bool,
+    ) -> HostKeyVerdict {
+        let entries = known_hosts::entries_for(text, host, port);
+        match known_hosts::judge(&entries, key) {
+            Verdict::Known => HostKeyVerdict::Known,
+            Verdict::Unknown if !with_once => HostKeyVerdict::Unknown,
+            Verdict::Unknown => {
+                let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
+                let once = (host.to_string(), port, fingerprint);
+                if self
+                    .trusted_once
+                    .lock()
+                    .is_ok_and(|set| set.contains(&once))
+                {
+                    HostKeyVerdict::Known
+                } else {
+                    HostKeyVerdict::Unknown
+                }
+            }
+            Verdict::Changed(old) => HostKeyVerdict::Changed(Box::new(ChangedKey {
+                presented: describe(host, port, key),
+                known_hosts: self.known_hosts.clone(),
+                old_fingerprint: old.fingerprint(),
+                old_line: old.line,
+                removes: entries.into_iter().map(|e| e.line).collect(),
+            })),
         }
     }
 
     /// The user looked at the fingerprint and said yes. `always` writes known_hosts.
     pub fn trust(&self, key: &PresentedKey, always: bool) -> Result<(), SshError> {
-        let parsed = PublicKey::from_openssh(&key.openssh).map_err(|e| {
-            SshError::new(
-                SshErrorKind::Protocol,
-                format!("not an OpenSSH public key: {e}"),
-            )
-        })?;
-        if parsed.fingerprint(HashAlg::Sha256).to_string() != key.fingerprint {
-            return Err(SshError::new(
-                SshErrorKind::Protocol,
-                "the key does not match its fingerprint",
-            ));
+        self.trust_all(std::slice::from_ref(key), always)
+            .map(|_| ())
+    }
+
+    /// The user checked these keys and said yes to all of them: `always` writes them to
+    /// known_hosts in one go, otherwise they are trusted until the app quits. Keys already
+    /// known are skipped; returns how many were newly trusted. A changed key refuses the
+    /// whole batch: it is never replaced in bulk, only one host at a time ([`Self::replace`]).
+    pub fn trust_all(&self, keys: &[PresentedKey], always: bool) -> Result<usize, SshError> {
+        let _writing = self.writing.lock();
+        let text = self.read()?;
+        let mut fresh: Vec<(&PresentedKey, PublicKey)> = Vec::new();
+        for key in keys {
+            let parsed = parse(key)?;
+            match self.judge_in(&text, &key.host, key.port, &parsed, !always) {
+                HostKeyVerdict::Known => continue,
+                HostKeyVerdict::Changed(change) => return Err(self.changed(*change)),
+                HostKeyVerdict::Unknown => {}
+            }
+            let duplicate = fresh.iter().any(|(k, _)| {
+                (k.host.as_str(), k.port, &k.fingerprint)
+                    == (key.host.as_str(), key.port, &key.fingerprint)
+            });
+            if !duplicate {
+                fresh.push((key, parsed));
+            }
         }
         if always {
-            self.learn(&key.host, key.port, &parsed)
-        } else {
-            if let Ok(mut set) = self.trusted_once.lock() {
-                set.insert((key.host.clone(), key.port, key.fingerprint.clone()));
+            let lines = fresh
+                .iter()
+                .map(|(k, parsed)| line_for(&k.host, k.port, parsed))
+                .collect::<Result<Vec<_>, _>>()?;
+            self.append(&lines)?;
+        } else if let Ok(mut set) = self.trusted_once.lock() {
+            for (k, _) in &fresh {
+                set.insert((k.host.clone(), k.port, k.fingerprint.clone()));
             }
-            Ok(())
+        }
+        for (k, _) in &fresh {
+            tracing::info!(host = %known_hosts::host_pattern(&k.host, k.port), fingerprint = %k.fingerprint, always, "host key trusted by the user");
+        }
+        Ok(fresh.len())
+    }
+
+    /// Replaces one host's changed key, as `ssh-keygen -R` then adding the new key would:
+    /// only if known_hosts still holds exactly the lines the user was shown for that host.
+    /// The caller checks that the server still presents `change.presented`.
+    pub fn replace(&self, change: &ChangedKey) -> Result<(), SshError> {
+        let key = &change.presented;
+        let parsed = parse(key)?;
+        let _writing = self.writing.lock();
+        if change.known_hosts != self.known_hosts {
+            return Err(outdated(format!(
+                "the review was made against {}, not {}",
+                change.known_hosts.display(),
+                self.known_hosts.display()
+            )));
+        }
+        let text = self.read()?;
+        match self.judge_in(&text, &key.host, key.port, &parsed, false) {
+            HostKeyVerdict::Changed(now)
+                if now.removes == change.removes
+                    && now.removes.contains(&change.old_line)
+                    && now.old_fingerprint == change.old_fingerprint => {}
+            _ => {
+                return Err(outdated(format!(
+                    "{} changed since the review of {}; look again before replacing",
+                    self.known_hosts.display(),
+                    known_hosts::host_pattern(&key.host, key.port)
+                )))
+            }
+        }
+        let numbers: Vec<usize> = change.removes.iter().map(|l| l.number).collect();
+        let line = line_for(&key.host, key.port, &parsed)?;
+        known_hosts::rewrite(&self.known_hosts, &text, &numbers, &line)
+            .map_err(|e| self.write_error(e))?;
+        tracing::warn!(
+            host = %known_hosts::host_pattern(&key.host, key.port),
+            old_fingerprint = %change.old_fingerprint,
+            new_fingerprint = %key.fingerprint,
+            file = %self.known_hosts.display(),
+            line = change.old_line.number,
+            removed_lines = numbers.len(),
+            "host key replaced by the user"
+        );
+        Ok(())
+    }
+
+    fn changed(&self, change: ChangedKey) -> SshError {
+        let presented = change.presented;
+        SshError {
+            kind: SshErrorKind::HostKeyChanged,
+            message: format!(
+                "HOST KEY CHANGED for {}: it now presents {} {}, but line {} of {} holds another key ({}). \
+                 Someone may be intercepting the connection, or the host was reinstalled. \
+                 Refusing to connect; replace the old key only if you know why it changed.",
+                known_hosts::host_pattern(&presented.host, presented.port),
+                presented.algorithm,
+                presented.fingerprint,
+                change.old_line.number,
+                self.known_hosts.display(),
+                change.old_fingerprint,
+            ),
+            host_key: Some(Box::new(presented)),
+            secret: None,
         }
     }
 
-    fn learn(&self, host: &str, port: u16, key: &PublicKey) -> Result<(), SshError> {
-        russh::keys::known_hosts::learn_known_hosts_path(host, port, key, &self.known_hosts)
-            .map_err(|e| {
-                SshError::new(
-                    SshErrorKind::Config,
-                    format!("cannot write {}: {e}", self.known_hosts.display()),
-                )
-            })
+    fn read(&self) -> Result<String, SshError> {
+        known_hosts::read(&self.known_hosts).map_err(|e| {
+            SshError::new(
+                SshErrorKind::Config,
+                format!("cannot read {}: {e}", self.known_hosts.display()),
+            )
+        })
     }
+
+    fn append(&self, lines: &[String]) -> Result<(), SshError> {
+        known_hosts::append(&self.known_hosts, lines).map_err(|e| self.write_error(e))
+    }
+
+    fn write_error(&self, e: std::io::Error) -> SshError {
+        SshError::new(
+            SshErrorKind::Config,
+            format!("cannot write {}: {e}", self.known_hosts.display()),
+        )
+    }
+}
+
+/// The refusal of a key nobody has said yes to. Neutral words: each front end adds its own
+/// advice (the app offers its review, `vmo` names its flag).
+fn unknown(presented: PresentedKey) -> SshError {
+    SshError {
+        kind: SshErrorKind::HostKeyUnknown,
+        message: format!(
+            "the host key of {} is not known ({} {}); check its fingerprint before trusting it",
+            known_hosts::host_pattern(&presented.host, presented.port),
+            presented.algorithm,
+            presented.fingerprint
+        ),
+        host_key: Some(Box::new(presented)),
+        secret: None,
+    }
+}
+
+fn outdated(message: String) -> SshError {
+    SshError::new(SshErrorKind::Outdated, message)
+}
+
+/// The key a front end sends back, checked against its own fingerprint.
+fn parse(key: &PresentedKey) -> Result<PublicKey, SshError> {
+    let parsed = PublicKey::from_openssh(&key.openssh).map_err(|e| {
+        SshError::new(
+            SshErrorKind::Protocol,
+            format!("not an OpenSSH public key: {e}"),
+        )
+    })?;
+    if parsed.fingerprint(HashAlg::Sha256).to_string() != key.fingerprint {
+        return Err(SshError::new(
+            SshErrorKind::Protocol,
+            "the key does not match its fingerprint",
+        ));
+    }
+    Ok(parsed)
+}
+
+fn line_for(host: &str, port: u16, key: &PublicKey) -> Result<String, SshError> {
+    known_hosts::line_for(host, port, key).map_err(|e| {
+        SshError::new(
+            SshErrorKind::Protocol,
+            format!("cannot encode the key: {e}"),
+        )
+    })
 }

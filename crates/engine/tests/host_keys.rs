@@ -1,0 +1,330 @@
+//! Host keys at fleet scale against real sshd servers: a scan judges many keys at once,
+//! trusting them is one write, and a changed key is replaced one host at a time only.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use vmo_engine::ssh::{KeyStatus, NoSecrets, Ssh, SshErrorKind, SshSettings, Target};
+use vmo_engine::AuthMethod;
+use vmo_testkit::Fleet;
+
+fn ssh_with(known_hosts: &Path) -> Ssh {
+    let settings = SshSettings {
+        known_hosts: known_hosts.to_path_buf(),
+        accept_new: false,
+        connect_timeout: Duration::from_secs(5),
+        keepalive: Duration::from_secs(30),
+        idle_expiry: Duration::from_secs(300),
+        agent_socket: None,
+    };
+    Ssh::new(&settings, Arc::new(NoSecrets))
+}
+
+fn target(fleet: &Fleet, i: usize) -> Target {
+    let host = &fleet.hosts()[i];
+    Target {
+        auth: AuthMethod::KeyFile,
+        key_file: Some(fleet.client_key().to_path_buf()),
+        ..Target::direct(host.name(), "127.0.0.1", host.port(), &fleet.user())
+    }
+}
+
+fn targets(fleet: &Fleet) -> Vec<Target> {
+    (0..fleet.hosts().len()).map(|i| target(fleet, i)).collect()
+}
+
+/// The fleet's known_hosts line for host `i` (as of its start).
+fn fleet_line(fleet: &Fleet, i: usize) -> String {
+    let prefix = format!("[127.0.0.1]:{} ", fleet.hosts()[i].port());
+    std::fs::read_to_string(fleet.known_hosts())
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_scan_judges_known_unknown_changed_unreachable_and_jumped_hosts() {
+    let fleet = Fleet::start(4);
+    let dir = tempfile::tempdir().unwrap();
+    let known_hosts = dir.path().join("known_hosts");
+    // host0 known, host1 never seen, host2 reinstalled since, host3 down.
+    let old_fingerprint = fleet.host_key_fingerprint(2);
+    let text = format!(
+        "# kept by hand\n{}\n{}\n",
+        fleet_line(&fleet, 0),
+        fleet_line(&fleet, 2)
+    );
+    std::fs::write(&known_hosts, &text).unwrap();
+    fleet.restart_host(2, true);
+    fleet.stop_host(3);
+    let ssh = ssh_with(&known_hosts);
+
+    let mut all = targets(&fleet);
+    // host1 again, through host0 as its jump host.
+    all.push(Target {
+        jump: Some(Box::new(target(&fleet, 0))),
+        name: "host1-via-host0".into(),
+        ..target(&fleet, 1)
+    });
+    let scans = ssh.scan_host_keys(all).await;
+    assert_eq!(scans.len(), 5);
+    assert!(
+        matches!(&scans[0].status, KeyStatus::Known(k) if k.fingerprint == fleet.host_key_fingerprint(0)),
+        "{scans:?}"
+    );
+    match &scans[1].status {
+        KeyStatus::Unknown(k) => {
+            assert_eq!(k.fingerprint, fleet.host_key_fingerprint(1));
+            assert_eq!(k.algorithm, "ssh-ed25519");
+            assert_eq!(k.port, fleet.hosts()[1].port());
+        }
+        other => panic!("host1: {other:?}"),
+    }
+    match &scans[2].status {
+        KeyStatus::Changed(change) => {
+            assert_eq!(change.presented.fingerprint, fleet.host_key_fingerprint(2));
+            assert_eq!(change.old_fingerprint, old_fingerprint);
+            assert_eq!(change.old_line.number, 3, "comments count as lines");
+            assert_eq!(change.old_line.text, fleet_line(&fleet, 2));
+            assert_eq!(change.removes, vec![change.old_line.clone()]);
+            assert_eq!(change.known_hosts, known_hosts);
+        }
+        other => panic!("host2: {other:?}"),
+    }
+    match &scans[3].status {
+        KeyStatus::Error(e) => assert_eq!(e.kind, SshErrorKind::Refused, "{e:?}"),
+        other => panic!("host3: {other:?}"),
+    }
+    assert!(
+        matches!(&scans[4].status, KeyStatus::Unknown(k) if k.fingerprint == fleet.host_key_fingerprint(1)),
+        "{:?}",
+        scans[4]
+    );
+    // No login happened on the scanned hosts (only the jump host logs us in), nothing written.
+    assert_eq!(fleet.accepted_logins(1), 0);
+    assert_eq!(fleet.accepted_logins(2), 0);
+    assert_eq!(fleet.accepted_logins(0), 1, "the jump host, once");
+    assert_eq!(std::fs::read_to_string(&known_hosts).unwrap(), text);
+}
+
+#[tokio::test]
+async fn trusting_many_keys_writes_them_in_one_go_and_connections_succeed() {
+    let fleet = Fleet::start(6);
+    let dir = tempfile::tempdir().unwrap();
+    let known_hosts = dir.path().join("ssh/known_hosts");
+    let ssh = ssh_with(&known_hosts);
+    let scans = ssh.scan_host_keys(targets(&fleet)).await;
+    let keys: Vec<_> = scans
+        .iter()
+        .map(|s| match &s.status {
+            KeyStatus::Unknown(key) => key.clone(),
+            other => panic!("{}: {other:?}", s.name),
+        })
+        .collect();
+    assert!(!known_hosts.exists());
+
+    // Once: nothing written, connections succeed in this engine only.
+    assert_eq!(ssh.host_keys().trust_all(&keys, false).unwrap(), 6);
+    assert!(!known_hosts.exists());
+    assert!(ssh.test(&target(&fleet, 5)).await.ok);
+    assert!(
+        matches!(
+            ssh.scan_host_keys(vec![target(&fleet, 0)]).await[0].status,
+            KeyStatus::Known(_)
+        ),
+        "trusted once counts as known"
+    );
+
+    // Always: one line per host, and a fresh engine connects to every host.
+    let fresh = ssh_with(&known_hosts);
+    assert_eq!(fresh.host_keys().trust_all(&keys, true).unwrap(), 6);
+    let written = std::fs::read_to_string(&known_hosts).unwrap();
+    let lines: Vec<&str> = written.lines().collect();
+    assert_eq!(lines.len(), 6, "{written}");
+    for i in 0..6 {
+        let expected = format!(
+            "[127.0.0.1]:{} {}",
+            fleet.hosts()[i].port(),
+            fleet.host_public_key(i)
+        );
+        assert!(
+            lines.contains(&expected.as_str()),
+            "{expected} not in\n{written}"
+        );
+    }
+    let again = ssh_with(&known_hosts);
+    for t in targets(&fleet) {
+        let report = again.test(&t).await;
+        assert!(report.ok, "{report:?}");
+    }
+    // Known keys are skipped: trusting again writes nothing.
+    assert_eq!(again.host_keys().trust_all(&keys, true).unwrap(), 0);
+    assert_eq!(std::fs::read_to_string(&known_hosts).unwrap(), written);
+}
+
+#[tokio::test]
+async fn a_bulk_trust_refuses_a_changed_key_and_writes_nothing() {
+    let fleet = Fleet::start(2);
+    let dir = tempfile::tempdir().unwrap();
+    let known_hosts = dir.path().join("known_hosts");
+    let text = format!("{}\n", fleet_line(&fleet, 0));
+    std::fs::write(&known_hosts, &text).unwrap();
+    fleet.restart_host(0, true);
+    let ssh = ssh_with(&known_hosts);
+    let scans = ssh.scan_host_keys(targets(&fleet)).await;
+    let KeyStatus::Changed(change) = &scans[0].status else {
+        panic!("{scans:?}")
+    };
+    let KeyStatus::Unknown(unknown) = &scans[1].status else {
+        panic!("{scans:?}")
+    };
+    for always in [true, false] {
+        let err = ssh
+            .host_keys()
+            .trust_all(&[unknown.clone(), change.presented.clone()], always)
+            .unwrap_err();
+        assert_eq!(err.kind, SshErrorKind::HostKeyChanged, "{err:?}");
+    }
+    // Neither key was trusted: not the changed one, not the unknown one beside it.
+    assert_eq!(std::fs::read_to_string(&known_hosts).unwrap(), text);
+    let report = ssh.test(&target(&fleet, 1)).await;
+    assert_eq!(
+        report.error.map(|e| e.kind),
+        Some(SshErrorKind::HostKeyUnknown)
+    );
+    // The single-key trust refuses it as well.
+    let err = ssh.host_keys().trust(&change.presented, true).unwrap_err();
+    assert_eq!(err.kind, SshErrorKind::HostKeyChanged);
+}
+
+#[tokio::test]
+async fn replacing_a_changed_key_touches_that_host_only_and_refuses_stale_reviews() {
+    let fleet = Fleet::start(3);
+    let dir = tempfile::tempdir().unwrap();
+    let known_hosts = dir.path().join("known_hosts");
+    let (line0, line1, line2) = (
+        fleet_line(&fleet, 0),
+        fleet_line(&fleet, 1),
+        fleet_line(&fleet, 2),
+    );
+    let before = format!("# my hosts\n{line0}\n{line1}\n\n{line2}\nother.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ\n");
+    std::fs::write(&known_hosts, &before).unwrap();
+    fleet.restart_host(1, true);
+    let ssh = ssh_with(&known_hosts);
+    let t1 = target(&fleet, 1);
+    let KeyStatus::Changed(change) = ssh.scan_host_keys(vec![t1.clone()]).await.remove(0).status
+    else {
+        panic!("host1 should present a changed key")
+    };
+    assert_eq!(change.old_line.number, 3);
+
+    // The review goes stale: the server changes its key once more before the user confirms.
+    fleet.restart_host(1, true);
+    let err = ssh.replace_host_key(&t1, &change).await.unwrap_err();
+    assert_eq!(err.kind, SshErrorKind::Outdated, "{err:?}");
+    assert!(
+        err.message.contains(&fleet.host_key_fingerprint(1)),
+        "{err:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&known_hosts).unwrap(), before);
+
+    // Looked at again; meanwhile someone edits known_hosts: stale as well.
+    let KeyStatus::Changed(change) = ssh.scan_host_keys(vec![t1.clone()]).await.remove(0).status
+    else {
+        panic!("host1 should present a changed key")
+    };
+    let edited = format!("# edited\n{before}");
+    std::fs::write(&known_hosts, &edited).unwrap();
+    let err = ssh.replace_host_key(&t1, &change).await.unwrap_err();
+    assert_eq!(err.kind, SshErrorKind::Outdated, "{err:?}");
+    assert_eq!(std::fs::read_to_string(&known_hosts).unwrap(), edited);
+    std::fs::write(&known_hosts, &before).unwrap();
+
+    // Confirmed while it holds: exactly that line goes, the new key is appended.
+    ssh.replace_host_key(&t1, &change).await.unwrap();
+    let after = std::fs::read_to_string(&known_hosts).unwrap();
+    let new_line = format!(
+        "[127.0.0.1]:{} {}",
+        fleet.hosts()[1].port(),
+        fleet.host_public_key(1)
+    );
+    assert_eq!(
+        after,
+        format!("{}{new_line}\n", before.replace(&format!("{line1}\n"), ""))
+    );
+    assert!(ssh_with(&known_hosts).test(&t1).await.ok);
+    // The other hosts still connect.
+    assert!(ssh_with(&known_hosts).test(&target(&fleet, 2)).await.ok);
+}
+
+#[tokio::test]
+async fn a_hashed_entry_is_replaced_too() {
+    let fleet = Fleet::start(2);
+    let dir = tempfile::tempdir().unwrap();
+    let known_hosts = dir.path().join("known_hosts");
+    std::fs::copy(fleet.known_hosts(), &known_hosts).unwrap();
+    // Hash the names, as Debian's HashKnownHosts does.
+    let hashed = std::process::Command::new("ssh-keygen")
+        .arg("-H")
+        .arg("-f")
+        .arg(&known_hosts)
+        .output()
+        .unwrap();
+    assert!(hashed.status.success(), "{hashed:?}");
+    let before = std::fs::read_to_string(&known_hosts).unwrap();
+    assert!(before.starts_with("|1|"), "{before}");
+    assert!(ssh_with(&known_hosts).test(&target(&fleet, 0)).await.ok);
+
+    fleet.restart_host(0, true);
+    let ssh = ssh_with(&known_hosts);
+    let t0 = target(&fleet, 0);
+    let KeyStatus::Changed(change) = ssh.scan_host_keys(vec![t0.clone()]).await.remove(0).status
+    else {
+        panic!("host0 should present a changed key")
+    };
+    assert!(change.old_line.text.starts_with("|1|"));
+    ssh.replace_host_key(&t0, &change).await.unwrap();
+    let after = std::fs::read_to_string(&known_hosts).unwrap();
+    assert!(!after.contains(&change.old_line.text));
+    assert_eq!(after.lines().count(), 2, "{after}");
+    assert!(ssh.test(&t0).await.ok);
+    assert!(ssh.test(&target(&fleet, 1)).await.ok);
+}
+
+#[tokio::test]
+async fn the_unknown_key_message_names_no_command_line_flag() {
+    let fleet = Fleet::start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let ssh = ssh_with(&dir.path().join("known_hosts"));
+    let error = ssh.test(&target(&fleet, 0)).await.error.unwrap();
+    assert_eq!(error.kind, SshErrorKind::HostKeyUnknown);
+    assert!(error.message.contains(&fleet.host_key_fingerprint(0)));
+    assert!(!error.message.contains("--"), "{}", error.message);
+}
+
+#[tokio::test]
+async fn a_silent_host_is_given_up_after_the_patience_given() {
+    // Accepts TCP connections and never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let ssh = ssh_with(&dir.path().join("known_hosts"));
+    let started = std::time::Instant::now();
+    let scans = ssh
+        .scan_host_keys_within(
+            vec![Target::direct("silent", "127.0.0.1", port, "nobody")],
+            Duration::from_millis(500),
+        )
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    match &scans[0].status {
+        KeyStatus::Error(e) => assert_eq!(e.kind, SshErrorKind::ConnectTimeout, "{e:?}"),
+        other => panic!("{other:?}"),
+    }
+}
