@@ -90,7 +90,7 @@ fn Controls(detail: JobDetail) -> Element {
             };
             match started {
                 Ok(new) => screen.set(Screen::Job(new.id)),
-                Err(e) => toasts.show(e.message),
+                Err(e) => toasts.error(e.message),
             }
         });
     };
@@ -103,7 +103,7 @@ fn Controls(detail: JobDetail) -> Element {
                     id: "job-cancel",
                     onclick: move |_| {
                         if let Err(e) = cancel_ctx.engine.jobs().cancel(id) {
-                            toasts.show(e.message);
+                            toasts.error(e.message);
                         }
                     },
                     "Cancel job"
@@ -160,7 +160,7 @@ fn HostTable(detail: JobDetail) -> Element {
                                         let ctx = ctx.clone();
                                         move |_| {
                                             if let Err(e) = ctx.engine.jobs().cancel_host(id, host.host) {
-                                                toasts.show(e.message);
+                                                toasts.error(e.message);
                                             }
                                         }
                                     },
