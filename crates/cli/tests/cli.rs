@@ -1656,3 +1656,109 @@ fn exec_quiet_no_record_and_output_cap() {
         "{bad}"
     );
 }
+
+/// Holds `file` from another connection, as another program would: with `exclusive`, the
+/// whole file (`PRAGMA locking_mode=EXCLUSIVE` and a write: nobody else may even read);
+/// otherwise a write transaction (readers go on, writers wait).
+fn hold_database(
+    runtime: &tokio::runtime::Runtime,
+    file: &Path,
+    exclusive: bool,
+) -> sqlx::SqliteConnection {
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteLockingMode};
+    use sqlx::ConnectOptions;
+    runtime.block_on(async {
+        let mode = if exclusive {
+            SqliteLockingMode::Exclusive
+        } else {
+            SqliteLockingMode::Normal
+        };
+        let mut conn = SqliteConnectOptions::new()
+            .filename(file)
+            .locking_mode(mode)
+            .connect()
+            .await
+            .unwrap();
+        let begin = if exclusive {
+            "BEGIN EXCLUSIVE"
+        } else {
+            "BEGIN IMMEDIATE"
+        };
+        sqlx::query(begin).execute(&mut conn).await.unwrap();
+        sqlx::query("UPDATE vms SET notes = 'held' WHERE name = 'web-1'")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn
+    })
+}
+
+fn release_database(runtime: &tokio::runtime::Runtime, mut conn: sqlx::SqliteConnection) {
+    use sqlx::Connection;
+    runtime.block_on(async {
+        sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+    });
+}
+
+#[track_caller]
+fn assert_locked_explained(out: &Run, file: &Path) {
+    assert_ne!(out.code(), Some(0), "{out}");
+    assert!(out.elapsed < Duration::from_secs(15), "{out}");
+    assert!(
+        out.stderr.contains(&format!(
+            "the database {} is locked by another program",
+            file.display()
+        )),
+        "names the file and who holds it:\n{out}"
+    );
+    assert!(out.stderr.contains("try again"), "says what to do:\n{out}");
+    // One line of vmo's own, no sqlx chatter ("slow statement", "(code: 5)").
+    assert_eq!(out.stderr.lines().count(), 1, "{out}");
+    assert!(!out.stderr.contains("slow statement"), "{out}");
+    assert!(!out.stderr.contains("code: 5"), "{out}");
+}
+
+/// Another program holds the database: `vmo` says so in words (which file, that another
+/// program holds it, what to do), shows no library chatter, and gives up in bounded time.
+#[test]
+fn a_database_locked_by_another_program_is_explained() {
+    let _machine = shared();
+    let ctx = Ctx::new();
+    ctx.run(&["vm", "add", "web-1", "--host", "10.0.0.5"])
+        .assert_code(0);
+    let file = ctx.data_dir().join("inventory.sqlite3");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+
+    // Held whole: vmo cannot even open it.
+    let holder = hold_database(&runtime, &file, true);
+    for args in [
+        &["vm", "list"][..],
+        &["vm", "add", "web-2", "--host", "10.0.0.6"],
+    ] {
+        let out = run(ctx.command(args), Duration::from_secs(30));
+        assert_locked_explained(&out, &file);
+        eprintln!("{out}");
+    }
+    release_database(&runtime, holder);
+
+    // Held for writing: reading works, a change waits, then is refused the same way.
+    let holder = hold_database(&runtime, &file, false);
+    let out = ctx.run(&["vm", "list"]);
+    out.assert_code(0);
+    assert!(out.stdout().contains("web-1"), "{out}");
+    let out = run(
+        ctx.command(&["vm", "add", "web-2", "--host", "10.0.0.6"]),
+        Duration::from_secs(30),
+    );
+    assert_locked_explained(&out, &file);
+    eprintln!("{out}");
+    release_database(&runtime, holder);
+
+    // Once the other program lets go, all is well.
+    ctx.run(&["vm", "add", "web-2", "--host", "10.0.0.6"])
+        .assert_code(0);
+    let out = ctx.run(&["vm", "list"]);
+    out.assert_code(0);
+    assert!(out.stdout().contains("web-2"), "{out}");
+}

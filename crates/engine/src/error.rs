@@ -3,6 +3,7 @@
 //! never on the text.
 
 use serde::Serialize;
+use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -17,6 +18,8 @@ pub enum ErrorCode {
     SshConfig,
     /// The database failed.
     Database,
+    /// Another program holds the database (SQLite busy or locked, past the busy timeout).
+    DatabaseLocked,
     /// A file or directory could not be used.
     Io,
     /// An SSH connection or run failed (the SSH error's own kind says how).
@@ -31,6 +34,7 @@ impl ErrorCode {
             Self::Conflict => "conflict",
             Self::SshConfig => "ssh_config",
             Self::Database => "database",
+            Self::DatabaseLocked => "database_locked",
             Self::Io => "io",
             Self::Ssh => "ssh",
         }
@@ -77,6 +81,31 @@ impl EngineError {
         Self::new(ErrorCode::NotFound, format!("{what} does not exist"))
     }
 
+    /// Another program holds the database `file` (or an unnamed one): what happened and
+    /// what to do, in the user's words.
+    pub fn database_locked(file: Option<&Path>) -> Self {
+        let which = file.map_or_else(
+            || "the database".to_owned(),
+            |f| format!("the database {}", f.display()),
+        );
+        Self::new(
+            ErrorCode::DatabaseLocked,
+            format!(
+                "{which} is locked by another program; close that program (or wait for it \
+                 to finish) and try again"
+            ),
+        )
+    }
+
+    /// Names `file` in a locked-database error raised where the file was not known.
+    pub fn in_database(self, file: &Path) -> Self {
+        if self.code == ErrorCode::DatabaseLocked {
+            Self::database_locked(Some(file))
+        } else {
+            self
+        }
+    }
+
     /// The message for one field, if validation flagged it.
     pub fn field(&self, field: &str) -> Option<&str> {
         self.fields
@@ -86,14 +115,37 @@ impl EngineError {
     }
 }
 
+/// SQLITE_BUSY (5) or SQLITE_LOCKED (6), in any extended form: someone else holds the
+/// database. sqlx reports SQLite's extended result code, whose low byte is the primary one.
+pub(crate) fn is_locked(err: &sqlx::Error) -> bool {
+    const SQLITE_BUSY: i32 = 5;
+    const SQLITE_LOCKED: i32 = 6;
+    match err {
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            .is_some_and(|code| matches!(code & 0xff, SQLITE_BUSY | SQLITE_LOCKED)),
+        _ => false,
+    }
+}
+
 impl From<sqlx::Error> for EngineError {
     fn from(err: sqlx::Error) -> Self {
+        if is_locked(&err) {
+            return Self::database_locked(None);
+        }
         Self::new(ErrorCode::Database, format!("database error: {err}"))
     }
 }
 
 impl From<sqlx::migrate::MigrateError> for EngineError {
     fn from(err: sqlx::migrate::MigrateError) -> Self {
+        use sqlx::migrate::MigrateError;
+        if let MigrateError::Execute(inner) | MigrateError::ExecuteMigration(inner, _) = &err {
+            if is_locked(inner) {
+                return Self::database_locked(None);
+            }
+        }
         Self::new(
             ErrorCode::Database,
             format!("database migration failed: {err}"),

@@ -50,11 +50,14 @@ impl Engine {
         ssh_settings: &ssh::SshSettings,
         secrets: Arc<dyn ssh::Secrets>,
     ) -> Result<Self, EngineError> {
-        let store = store::Store::open(&paths.database_file()).await?;
+        let database = paths.database_file();
+        let store = store::Store::open(&database).await?;
         let ssh = ssh::Ssh::new(ssh_settings, secrets);
         ssh.expire_idle_connections();
         let inventory = Inventory::new(store.clone());
-        let jobs = Jobs::open(store.pool().clone(), inventory.clone(), &ssh).await?;
+        let jobs = Jobs::open(store.pool().clone(), inventory.clone(), &ssh)
+            .await
+            .map_err(|e| e.in_database(&database))?;
         Ok(Self {
             paths: Arc::new(paths),
             inventory,
