@@ -247,7 +247,10 @@ fn tags_details_duplicate_bulk_delete_and_theme() {
         assert!(pair[1][0] >= pair[0][1] + 4.0, "rows touch: {boxes:?}");
     }
     for label in &boxes {
-        assert!(label[3] >= label[2] + 4.0, "box runs into its text: {boxes:?}");
+        assert!(
+            label[3] >= label[2] + 4.0,
+            "box runs into its text: {boxes:?}"
+        );
     }
     s.screenshot("06a-settings");
     s.click("#theme-dark");

@@ -240,7 +240,10 @@ fn every_view_renders_colours_and_grouping_sets_apart_hosts_that_did_not_run() {
 
     // Grouped: the two hosts that ran are one group; host2 is apart, with its reason.
     s.click("#log-view-grouped");
-    s.wait_text("#log-group-summary", "identical on all 2 hosts; 1 did not run");
+    s.wait_text(
+        "#log-group-summary",
+        "identical on all 2 hosts; 1 did not run",
+    );
     s.screenshot("jobs-05-grouped-colours");
     let groups = s.text_of("#log-groups");
     assert!(

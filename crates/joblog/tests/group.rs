@@ -260,7 +260,10 @@ fn hosts_that_did_not_run_are_apart_not_an_identical_group() {
             not_run(4, "skipped: h0 did not succeed"),
         ]
     );
-    assert_eq!(grouping.summary(), "identical on all 2 hosts; 3 did not run");
+    assert_eq!(
+        grouping.summary(),
+        "identical on all 2 hosts; 3 did not run"
+    );
 }
 
 #[test]

@@ -3,9 +3,9 @@
 //! follow from the scroll position alone. While following, the view sticks to the end;
 //! scrolling up pauses that, scrolling back to the end resumes it.
 
+use super::styled::styled;
 use dioxus::prelude::*;
 use std::rc::Rc;
-use super::styled::styled;
 use vmo_engine::jobs::log::{format_rfc3339_millis, JobLog, Stream};
 
 /// Must match `.log-line` in style.css.

@@ -55,7 +55,12 @@ impl Toasts {
 
     /// Removes the toast with this serial, unless a newer one replaced it.
     fn dismiss(mut self, serial: u64) {
-        if self.message.peek().as_ref().is_some_and(|m| m.serial == serial) {
+        if self
+            .message
+            .peek()
+            .as_ref()
+            .is_some_and(|m| m.serial == serial)
+        {
             self.message.set(None);
         }
     }
@@ -72,11 +77,7 @@ pub fn Toast() -> Element {
     // caller, it would die with the caller's component: a dialog that closes right after
     // showing "Imported: 20 added" took its timer along, and the toast stayed for good.
     use_effect(move || {
-        let current = toasts
-            .message
-            .read()
-            .as_ref()
-            .map(|m| (m.serial, m.kind));
+        let current = toasts.message.read().as_ref().map(|m| (m.serial, m.kind));
         if let Some((serial, ToastKind::Info)) = current {
             spawn(async move {
                 tokio::time::sleep(INFO_SHOWN).await;
