@@ -1205,6 +1205,59 @@ fn interrupt_stops_remote_commands() {
     }
 }
 
+/// A host that hangs mid-run (its sshd stopped) is given up about a second after
+/// `--timeout`, not after the whole TERM, grace, KILL sequence waited on it; the other host
+/// is not held up and the job records the hang as a timeout.
+#[test]
+fn a_frozen_host_ends_as_timed_out_soon_after_its_timeout() {
+    let _lock = exclusive();
+    let fleet = Fleet::start(2);
+    let ctx = Ctx::with_fleet(&fleet);
+    let pids = ctx.path().join("pids");
+    fs::create_dir_all(&pids).unwrap();
+    let port1 = fleet.hosts()[1].port();
+    let command = format!(
+        "echo $$ > {}/$(echo $SSH_CONNECTION | cut -d' ' -f4); \
+         case \"$SSH_CONNECTION\" in *\" {port1}\") sleep 30;; esac; echo done",
+        pids.display()
+    );
+    let mut child = ctx
+        .command(&["exec", "--all", "--timeout", "2", "--", &command])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = reader(child.stdout.take().unwrap());
+    let stderr = reader(child.stderr.take().unwrap());
+    let started = pids.join(port1.to_string());
+    assert!(
+        wait_until(Duration::from_secs(30), || fs::read_to_string(&started)
+            .is_ok_and(|pid| pid.ends_with('\n'))),
+        "the command never started on host1"
+    );
+    // The command runs on host1 (its timeout already counting): the machine hangs.
+    let frozen = Instant::now();
+    fleet.freeze_host(1);
+    let status = wait_or_kill(&mut child, Duration::from_secs(30), "exec (frozen host)");
+    let took = frozen.elapsed();
+    fleet.thaw_host(1);
+    let stdout = String::from_utf8_lossy(&stdout.join().unwrap()).into_owned();
+    let stderr = String::from_utf8_lossy(&stderr.join().unwrap()).into_owned();
+    let report =
+        format!("[{status}, {took:.2?} after the freeze]\nstdout: {stdout}\nstderr: {stderr}");
+    eprintln!("{report}");
+    assert!(took < Duration::from_millis(3500), "{report}");
+    assert_eq!(status.code(), Some(1), "{report}");
+    assert!(stdout.contains("host0: done"), "{report}");
+    assert!(stderr.contains("host1: [timed out"), "{report}");
+
+    let shown = ctx.run(&["job", "show", "1", "--json"]);
+    shown.assert_code(0);
+    let job: Value = serde_json::from_str(&shown.stdout()).unwrap();
+    assert_eq!(job["hosts"][1]["state"], "timed_out", "{shown}");
+    assert_eq!(job["hosts"][0]["state"], "succeeded", "{shown}");
+}
+
 #[test]
 fn second_interrupt_quits_at_once() {
     let _lock = exclusive();
