@@ -5,9 +5,23 @@
 mod support;
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 use support::webdriver::{Driver, Session};
 
 const APP: &str = env!("CARGO_BIN_EXE_vm-orchestrator");
+
+/// Waits until nothing matches `css`, failing after `limit`; returns how long it took.
+fn gone_within(s: &Session, css: &str, limit: Duration) -> Duration {
+    let started = Instant::now();
+    while s.try_find(css).is_some() {
+        assert!(
+            started.elapsed() < limit,
+            "{css:?} still shown after {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    started.elapsed()
+}
 
 fn row(name: &str) -> String {
     format!("#vm-row-{name}")
@@ -90,6 +104,10 @@ fn inventory_end_to_end() {
     s.wait_text("#import-apply", "Import 2 hosts");
     s.click("#import-apply");
     s.wait_gone("#vm-import-dialog");
+    // The confirmation leaves by itself, though the dialog that showed it has closed.
+    s.wait_text("#toast", "Imported: 2 added, 0 updated");
+    let took = gone_within(&s, "#toast", Duration::from_secs(8));
+    eprintln!("the import toast left after {took:?}");
     s.wait_text(&format!("{} .vm-address", row("alpha")), "deploy@10.9.0.1");
     s.wait_text(&format!("{} .vm-auth", row("alpha")), "id_alpha");
     s.wait_text(
@@ -122,6 +140,17 @@ fn inventory_end_to_end() {
     s.find(&row("alpha"));
     s.click("#nav-settings");
     s.wait_text("#content", "Data directory");
+    // An error stays (longer than information would) until its close button is clicked.
+    s.execute(
+        "const e = document.getElementById('output-cap'); e.value = '0'; \
+         e.dispatchEvent(new Event('change', { bubbles: true })); return true;",
+    );
+    s.wait_text("#toast.error", "at least 1 MiB");
+    std::thread::sleep(Duration::from_secs(6));
+    s.wait_text("#toast.error", "at least 1 MiB");
+    s.screenshot("04b-error-toast");
+    s.click("#toast-close");
+    s.wait_gone("#toast");
     s.click("#nav-jobs");
     s.wait_text("#jobs-empty", "No jobs");
     s.click("#nav-vms");
@@ -202,6 +231,28 @@ fn tags_details_duplicate_bulk_delete_and_theme() {
 
     // The theme is a preference: chosen in Settings, kept across launches.
     s.click("#nav-settings");
+    // The notification choices are a list: one per row, spaced, each box before its text.
+    s.find("#notify-recovered");
+    let boxes = s.execute(
+        "return [...document.querySelectorAll('#job-settings label.check')].map(l => { \
+           const r = l.getBoundingClientRect(); \
+           const b = l.querySelector('input').getBoundingClientRect(); \
+           const t = document.createRange(); t.selectNodeContents(l.lastChild); \
+           const w = t.getBoundingClientRect(); \
+           return [r.top, r.bottom, b.right, w.left]; });",
+    );
+    let boxes: Vec<Vec<f64>> = serde_json::from_value(boxes).unwrap();
+    assert_eq!(boxes.len(), 3, "{boxes:?}");
+    for pair in boxes.windows(2) {
+        assert!(pair[1][0] >= pair[0][1] + 4.0, "rows touch: {boxes:?}");
+    }
+    for label in &boxes {
+        assert!(
+            label[3] >= label[2] + 4.0,
+            "box runs into its text: {boxes:?}"
+        );
+    }
+    s.screenshot("06a-settings");
     s.click("#theme-dark");
     s.find("#app.theme-dark");
     s.screenshot("06-dark-settings");

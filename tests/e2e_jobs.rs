@@ -176,6 +176,78 @@ fn run_watch_filter_cancel_retry_export_and_notify() {
     );
 }
 
+/// The colour of the first span with an inline colour under `css`, and its text, as
+/// "rgb(r, g, b)|text" (`null` when there is none).
+fn coloured_span(s: &Session, css: &str) -> serde_json::Value {
+    s.execute(&format!(
+        "const e = document.querySelector({:?}); \
+         return e ? getComputedStyle(e).color + '|' + e.textContent : null;",
+        format!("{css} span[style*=color]")
+    ))
+}
+
+/// Escape sequences are drawn as colours in every view, never printed; in the grouped view
+/// a host that never ran is listed apart with its reason, not as "identical" output.
+#[test]
+fn every_view_renders_colours_and_grouping_sets_apart_hosts_that_did_not_run() {
+    let (fleet, data) = fleet_in_inventory(3, &[]);
+    fleet.stop_host(2);
+    let driver = Driver::start(
+        Path::new(APP),
+        &[
+            ("VMO_DATA_DIR", data.path()),
+            ("VMO_KNOWN_HOSTS", fleet.known_hosts()),
+        ],
+    );
+    let s = driver.session();
+    for i in 0..3 {
+        s.click(&format!("#vm-row-host{i} input[type=checkbox]"));
+    }
+    s.click("#vm-run-selected");
+    s.wait_text("#run-targets", "host2");
+    s.fill("#run-command", r"printf '\033[31mred\033[0m\n'");
+    s.click("#run-start");
+    s.wait_text("#job-state", "failed");
+    s.wait_text("#job-host-host2", "unreachable");
+    let red = serde_json::json!("rgb(205, 0, 0)|red");
+
+    // Interleaved.
+    s.wait_text("#log-lines", "red");
+    assert_eq!(coloured_span(&s, "#log-lines"), red);
+
+    // Grouped: the two hosts that ran are one group; host2 is apart, with its reason.
+    s.click("#log-view-grouped");
+    s.wait_text(
+        "#log-group-summary",
+        "identical on all 2 hosts; 1 did not run",
+    );
+    s.screenshot("jobs-05-grouped-colours");
+    let groups = s.text_of("#log-groups");
+    assert!(
+        !groups.contains("[31m") && !groups.contains('\u{1b}'),
+        "raw escape sequences shown: {groups:?}"
+    );
+    assert_eq!(coloured_span(&s, "#log-group-0 .log-group-output"), red);
+    let group = s.text_of("#log-group-0 .log-group-head");
+    assert!(
+        group.contains("host0, host1") && !group.contains("host2"),
+        "{group}"
+    );
+    assert!(s.try_find("#log-group-1").is_none(), "{groups}");
+    let apart = s.text_of("#log-not-run-2");
+    assert!(
+        apart.contains("host2") && apart.contains("refused"),
+        "{apart}"
+    );
+
+    // Per host.
+    s.click("#log-view-host");
+    s.wait_text("#log-lines", "red");
+    assert_eq!(coloured_span(&s, "#log-lines"), red);
+    assert!(!s.text_of("#log-lines").contains("[31m"));
+    s.quit();
+}
+
 /// A 1,000,000-line job in the viewer: counted, scrolled to the middle (the rows drawn are
 /// the ones there, not all of them), and filtered by text.
 #[test]

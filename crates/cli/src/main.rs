@@ -13,14 +13,18 @@ use clap::Parser;
 use std::process::ExitCode;
 use std::sync::Arc;
 use vmo_engine::ssh::{KeyringSecrets, SshSettings, KEYRING_SERVICE};
-use vmo_engine::{Engine, Paths};
+use vmo_engine::{Engine, EngineError, ErrorCode, Paths};
+
+/// The terminal is for what the user asked: vmo's own warnings show, libraries (sqlx,
+/// russh, ...) speak only of errors. `RUST_LOG` overrides it.
+const QUIET_LOGS: &str = "error,vmo=warn,vmo_engine=warn,vmo_joblog=warn";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(QUIET_LOGS)),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -58,9 +62,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     )
     .await
     .context("cannot open the inventory")?;
-    match cli.command {
+    let database = engine.paths().database_file();
+    let ran = match cli.command {
         Command::Vm(command) => vm::run(&engine, command, cli.ssh_config).await,
         Command::Exec(args) => exec::run(&engine, args).await,
         Command::Job(command) => job::run(&engine, command).await,
+    };
+    ran.map_err(|err| name_the_database(err, &database))
+}
+
+/// A database found locked mid-command does not know its file; the user needs to.
+fn name_the_database(err: anyhow::Error, file: &std::path::Path) -> anyhow::Error {
+    match err.downcast_ref::<EngineError>() {
+        Some(locked) if locked.code == ErrorCode::DatabaseLocked => {
+            anyhow::Error::new(locked.clone().in_database(file))
+        }
+        _ => err,
     }
 }

@@ -1212,6 +1212,59 @@ fn interrupt_stops_remote_commands() {
     }
 }
 
+/// A host that hangs mid-run (its sshd stopped) is given up about a second after
+/// `--timeout`, not after the whole TERM, grace, KILL sequence waited on it; the other host
+/// is not held up and the job records the hang as a timeout.
+#[test]
+fn a_frozen_host_ends_as_timed_out_soon_after_its_timeout() {
+    let _lock = exclusive();
+    let fleet = Fleet::start(2);
+    let ctx = Ctx::with_fleet(&fleet);
+    let pids = ctx.path().join("pids");
+    fs::create_dir_all(&pids).unwrap();
+    let port1 = fleet.hosts()[1].port();
+    let command = format!(
+        "echo $$ > {}/$(echo $SSH_CONNECTION | cut -d' ' -f4); \
+         case \"$SSH_CONNECTION\" in *\" {port1}\") sleep 30;; esac; echo done",
+        pids.display()
+    );
+    let mut child = ctx
+        .command(&["exec", "--all", "--timeout", "2", "--", &command])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = reader(child.stdout.take().unwrap());
+    let stderr = reader(child.stderr.take().unwrap());
+    let started = pids.join(port1.to_string());
+    assert!(
+        wait_until(Duration::from_secs(30), || fs::read_to_string(&started)
+            .is_ok_and(|pid| pid.ends_with('\n'))),
+        "the command never started on host1"
+    );
+    // The command runs on host1 (its timeout already counting): the machine hangs.
+    let frozen = Instant::now();
+    fleet.freeze_host(1);
+    let status = wait_or_kill(&mut child, Duration::from_secs(30), "exec (frozen host)");
+    let took = frozen.elapsed();
+    fleet.thaw_host(1);
+    let stdout = String::from_utf8_lossy(&stdout.join().unwrap()).into_owned();
+    let stderr = String::from_utf8_lossy(&stderr.join().unwrap()).into_owned();
+    let report =
+        format!("[{status}, {took:.2?} after the freeze]\nstdout: {stdout}\nstderr: {stderr}");
+    eprintln!("{report}");
+    assert!(took < Duration::from_millis(3500), "{report}");
+    assert_eq!(status.code(), Some(1), "{report}");
+    assert!(stdout.contains("host0: done"), "{report}");
+    assert!(stderr.contains("host1: [timed out"), "{report}");
+
+    let shown = ctx.run(&["job", "show", "1", "--json"]);
+    shown.assert_code(0);
+    let job: Value = serde_json::from_str(&shown.stdout()).unwrap();
+    assert_eq!(job["hosts"][1]["state"], "timed_out", "{shown}");
+    assert_eq!(job["hosts"][0]["state"], "succeeded", "{shown}");
+}
+
 #[test]
 fn second_interrupt_quits_at_once() {
     let _lock = exclusive();
@@ -2003,4 +2056,110 @@ fn an_app_opened_during_a_vmo_job_follows_it_to_its_end() {
     assert_eq!(finished.state, JobState::Succeeded);
     assert_eq!(later, "two\n", "only what came after the app opened");
     assert!(exec.wait().unwrap().success());
+}
+
+/// Holds `file` from another connection, as another program would: with `exclusive`, the
+/// whole file (`PRAGMA locking_mode=EXCLUSIVE` and a write: nobody else may even read);
+/// otherwise a write transaction (readers go on, writers wait).
+fn hold_database(
+    runtime: &tokio::runtime::Runtime,
+    file: &Path,
+    exclusive: bool,
+) -> sqlx::SqliteConnection {
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteLockingMode};
+    use sqlx::ConnectOptions;
+    runtime.block_on(async {
+        let mode = if exclusive {
+            SqliteLockingMode::Exclusive
+        } else {
+            SqliteLockingMode::Normal
+        };
+        let mut conn = SqliteConnectOptions::new()
+            .filename(file)
+            .locking_mode(mode)
+            .connect()
+            .await
+            .unwrap();
+        let begin = if exclusive {
+            "BEGIN EXCLUSIVE"
+        } else {
+            "BEGIN IMMEDIATE"
+        };
+        sqlx::query(begin).execute(&mut conn).await.unwrap();
+        sqlx::query("UPDATE vms SET notes = 'held' WHERE name = 'web-1'")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn
+    })
+}
+
+fn release_database(runtime: &tokio::runtime::Runtime, mut conn: sqlx::SqliteConnection) {
+    use sqlx::Connection;
+    runtime.block_on(async {
+        sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+    });
+}
+
+#[track_caller]
+fn assert_locked_explained(out: &Run, file: &Path) {
+    assert_ne!(out.code(), Some(0), "{out}");
+    assert!(out.elapsed < Duration::from_secs(15), "{out}");
+    assert!(
+        out.stderr.contains(&format!(
+            "the database {} is locked by another program",
+            file.display()
+        )),
+        "names the file and who holds it:\n{out}"
+    );
+    assert!(out.stderr.contains("try again"), "says what to do:\n{out}");
+    // One line of vmo's own, no sqlx chatter ("slow statement", "(code: 5)").
+    assert_eq!(out.stderr.lines().count(), 1, "{out}");
+    assert!(!out.stderr.contains("slow statement"), "{out}");
+    assert!(!out.stderr.contains("code: 5"), "{out}");
+}
+
+/// Another program holds the database: `vmo` says so in words (which file, that another
+/// program holds it, what to do), shows no library chatter, and gives up in bounded time.
+#[test]
+fn a_database_locked_by_another_program_is_explained() {
+    let _machine = shared();
+    let ctx = Ctx::new();
+    ctx.run(&["vm", "add", "web-1", "--host", "10.0.0.5"])
+        .assert_code(0);
+    let file = ctx.data_dir().join("inventory.sqlite3");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+
+    // Held whole: vmo cannot even open it.
+    let holder = hold_database(&runtime, &file, true);
+    for args in [
+        &["vm", "list"][..],
+        &["vm", "add", "web-2", "--host", "10.0.0.6"],
+    ] {
+        let out = run(ctx.command(args), Duration::from_secs(30));
+        assert_locked_explained(&out, &file);
+        eprintln!("{out}");
+    }
+    release_database(&runtime, holder);
+
+    // Held for writing: reading works, a change waits, then is refused the same way.
+    let holder = hold_database(&runtime, &file, false);
+    let out = ctx.run(&["vm", "list"]);
+    out.assert_code(0);
+    assert!(out.stdout().contains("web-1"), "{out}");
+    let out = run(
+        ctx.command(&["vm", "add", "web-2", "--host", "10.0.0.6"]),
+        Duration::from_secs(30),
+    );
+    assert_locked_explained(&out, &file);
+    eprintln!("{out}");
+    release_database(&runtime, holder);
+
+    // Once the other program lets go, all is well.
+    ctx.run(&["vm", "add", "web-2", "--host", "10.0.0.6"])
+        .assert_code(0);
+    let out = ctx.run(&["vm", "list"]);
+    out.assert_code(0);
+    assert!(out.stdout().contains("web-2"), "{out}");
 }

@@ -3,6 +3,7 @@
 //! never on the text.
 
 use serde::Serialize;
+use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -17,6 +18,8 @@ pub enum ErrorCode {
     SshConfig,
     /// The database failed.
     Database,
+    /// Another program holds the database (SQLite busy or locked, past the busy timeout).
+    DatabaseLocked,
     /// A file or directory could not be used.
     Io,
     /// The disk holding the data directory is full.
@@ -33,6 +36,7 @@ impl ErrorCode {
             Self::Conflict => "conflict",
             Self::SshConfig => "ssh_config",
             Self::Database => "database",
+            Self::DatabaseLocked => "database_locked",
             Self::Io => "io",
             Self::DiskFull => "disk_full",
             Self::Ssh => "ssh",
@@ -80,6 +84,31 @@ impl EngineError {
         Self::new(ErrorCode::NotFound, format!("{what} does not exist"))
     }
 
+    /// Another program holds the database `file` (or an unnamed one): what happened and
+    /// what to do, in the user's words.
+    pub fn database_locked(file: Option<&Path>) -> Self {
+        let which = file.map_or_else(
+            || "the database".to_owned(),
+            |f| format!("the database {}", f.display()),
+        );
+        Self::new(
+            ErrorCode::DatabaseLocked,
+            format!(
+                "{which} is locked by another program; close that program (or wait for it \
+                 to finish) and try again"
+            ),
+        )
+    }
+
+    /// Names `file` in a locked-database error raised where the file was not known.
+    pub fn in_database(self, file: &Path) -> Self {
+        if self.code == ErrorCode::DatabaseLocked {
+            Self::database_locked(Some(file))
+        } else {
+            self
+        }
+    }
+
     /// The message for one field, if validation flagged it.
     pub fn field(&self, field: &str) -> Option<&str> {
         self.fields
@@ -90,17 +119,35 @@ impl EngineError {
 }
 
 /// SQLite's primary result code for "database or disk is full" (ENOSPC ends up here).
-const SQLITE_FULL: i64 = 13;
+const SQLITE_FULL: i32 = 13;
+
+/// SQLite's primary result code of a database error (sqlx reports the extended code,
+/// whose low byte is the primary one).
+fn primary_code(err: &sqlx::Error) -> Option<i32> {
+    match err {
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            .map(|code| code & 0xff),
+        _ => None,
+    }
+}
+
+/// SQLITE_BUSY (5) or SQLITE_LOCKED (6), in any extended form: someone else holds the
+/// database.
+pub(crate) fn is_locked(err: &sqlx::Error) -> bool {
+    const SQLITE_BUSY: i32 = 5;
+    const SQLITE_LOCKED: i32 = 6;
+    matches!(primary_code(err), Some(SQLITE_BUSY | SQLITE_LOCKED))
+}
 
 impl From<sqlx::Error> for EngineError {
     fn from(err: sqlx::Error) -> Self {
-        let code = match &err {
-            sqlx::Error::Database(db) => db.code().and_then(|c| c.parse::<i64>().ok()),
-            _ => None,
-        };
-        // Extended codes keep the primary one in their low byte.
-        if code.is_some_and(|c| c & 0xff == SQLITE_FULL) {
+        if primary_code(&err) == Some(SQLITE_FULL) {
             return Self::new(ErrorCode::DiskFull, "the disk is full");
+        }
+        if is_locked(&err) {
+            return Self::database_locked(None);
         }
         Self::new(ErrorCode::Database, format!("database error: {err}"))
     }
@@ -108,6 +155,12 @@ impl From<sqlx::Error> for EngineError {
 
 impl From<sqlx::migrate::MigrateError> for EngineError {
     fn from(err: sqlx::migrate::MigrateError) -> Self {
+        use sqlx::migrate::MigrateError;
+        if let MigrateError::Execute(inner) | MigrateError::ExecuteMigration(inner, _) = &err {
+            if is_locked(inner) {
+                return Self::database_locked(None);
+            }
+        }
         Self::new(
             ErrorCode::Database,
             format!("database migration failed: {err}"),

@@ -50,7 +50,8 @@ impl Engine {
         ssh_settings: &ssh::SshSettings,
         secrets: Arc<dyn ssh::Secrets>,
     ) -> Result<Self, EngineError> {
-        let store = store::Store::open(&paths.database_file()).await?;
+        let database = paths.database_file();
+        let store = store::Store::open(&database).await?;
         let ssh = ssh::Ssh::new(ssh_settings, secrets);
         ssh.expire_idle_connections();
         let inventory = Inventory::new(store.clone());
@@ -60,7 +61,8 @@ impl Engine {
             &ssh,
             &paths.locks_dir(),
         )
-        .await?;
+        .await
+        .map_err(|e| e.in_database(&database))?;
         Ok(Self {
             paths: Arc::new(paths),
             inventory,

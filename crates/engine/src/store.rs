@@ -1,10 +1,10 @@
 //! SQLite persistence through sqlx. Migrations are embedded; WAL is on so the desktop app
 //! and the CLI can share the file.
 
-use crate::error::{EngineError, ErrorCode};
+use crate::error::{is_locked, EngineError, ErrorCode};
 use crate::vm::{AuthMethod, Vm, VmDraft, VmId};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{ConnectOptions as _, Sqlite, SqlitePool, Transaction};
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
@@ -84,18 +84,27 @@ impl Store {
             .busy_timeout(Duration::from_secs(5))
             // Job output is big blobs: 64 KiB pages halve the CPU of recording it (fewer
             // overflow pages to chain and checkpoint). Takes effect for new databases only.
-            .page_size(65536);
+            .page_size(65536)
+            // sqlx logs every statement, and each one over a second as a multi-line warning
+            // (a wait on a lock is one): library talk, not something a user can act on.
+            .disable_statement_logging();
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
             .await
             .map_err(|e| {
+                if is_locked(&e) {
+                    return EngineError::database_locked(Some(file));
+                }
                 EngineError::new(
                     ErrorCode::Database,
                     format!("cannot open database {}: {e}", file.display()),
                 )
             })?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| EngineError::from(e).in_database(file))?;
         Ok(Self { pool })
     }
 

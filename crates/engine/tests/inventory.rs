@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use sqlx::Connection;
+use sqlx::{ConnectOptions as _, Connection};
 use vmo_engine::{AuthMethod, Engine, ErrorCode, InventoryEvent, Paths, VmDraft, VmId};
 
 // ---------------------------------------------------------------------------------------
@@ -733,6 +733,63 @@ async fn two_engines_on_one_directory_see_each_others_writes() {
     assert_eq!(other.inventory().get(vm.id).await.unwrap(), vm);
     other.inventory().delete(&[vm.id]).await.unwrap();
     assert!(env.engine.inventory().list().await.unwrap().is_empty());
+}
+
+/// Another program holding the database is its own error, in words, naming the file:
+/// when a change is refused mid-session, and when the database cannot even be opened.
+#[tokio::test]
+async fn a_database_held_by_another_program_is_database_locked() {
+    let env = TestEnv::new().await;
+    let file = env.engine.paths().database_file();
+    let mut other = connect_raw(&env.engine).await;
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let err = env
+        .engine
+        .inventory()
+        .create(draft("a", "h.lan"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::DatabaseLocked, "{err:?}");
+    assert!(err.message.contains("locked by another program"), "{err}");
+    let named = err.in_database(&file);
+    assert!(
+        named
+            .message
+            .starts_with(&format!("the database {}", file.display())),
+        "{named}"
+    );
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    other.close().await.unwrap();
+
+    // Held whole (no reading either) by a program that made it: opening says which file.
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("inventory.sqlite3");
+    let mut other = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&file)
+        .create_if_missing(true)
+        .locking_mode(sqlx::sqlite::SqliteLockingMode::Exclusive)
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE held (x)")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let err = match Engine::open(Paths::new(tmp.path())).await {
+        Ok(_) => panic!("opened a database another program holds"),
+        Err(err) => err,
+    };
+    assert_eq!(err.code, ErrorCode::DatabaseLocked, "{err:?}");
+    assert!(err.message.contains(&file.display().to_string()), "{err}");
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    other.close().await.unwrap();
 }
 
 #[tokio::test]

@@ -263,6 +263,8 @@ async fn cancelling_a_job_or_one_host_stops_the_remote_processes() {
     s.engine.jobs().cancel_host(job.id, 0).await.unwrap();
     let detail = finished(&s.engine, &mut events, job.id).await;
     assert_eq!(detail.hosts[0].state, HostState::Cancelled);
+    // Cancelled while running: it ran.
+    assert_eq!(detail.hosts[0].not_run_reason(), None);
     assert_eq!(detail.hosts[1].state, HostState::Succeeded);
     assert_eq!(detail.job.state, JobState::Cancelled);
     assert!(!pid_alive(&pid), "the cancelled host's command still runs");
@@ -285,6 +287,28 @@ async fn cancelling_a_job_or_one_host_stops_the_remote_processes() {
     for pid in running {
         assert!(!pid_alive(&pid), "{pid} still runs");
     }
+    // One at a time, cancelled while the first runs: the second never started.
+    for entry in std::fs::read_dir(&pids).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    let one_at_a_time = JobOptions {
+        concurrency: 1,
+        ..Default::default()
+    };
+    let job = s
+        .engine
+        .jobs()
+        .submit(spec(&command, &s.vms, one_at_a_time))
+        .await
+        .unwrap();
+    wait_for_pids(&pids, 1).await;
+    s.engine.jobs().cancel(job.id).await.unwrap();
+    let detail = finished(&s.engine, &mut events, job.id).await;
+    assert_eq!(detail.hosts[0].not_run_reason(), None);
+    assert_eq!(
+        detail.hosts[1].not_run_reason().as_deref(),
+        Some("cancelled before it started")
+    );
     // Finished jobs cannot be cancelled; the error says why.
     let err = s.engine.jobs().cancel(job.id).await.unwrap_err();
     assert!(
@@ -323,6 +347,10 @@ async fn retry_runs_only_the_failed_hosts_again() {
     assert_eq!(detail.hosts[1].state, HostState::Unreachable);
     assert_eq!(detail.hosts[1].error_kind.as_deref(), Some("refused"));
     assert_eq!(detail.job.state, JobState::Failed);
+    // The grouped log view sets it apart, with why; the others ran.
+    let reason = detail.hosts[1].not_run_reason().unwrap();
+    assert!(reason.contains("refused"), "{reason}");
+    assert_eq!(detail.hosts[0].not_run_reason(), None);
 
     fleet.restart_host(1, false);
     let retry = s
@@ -429,6 +457,14 @@ async fn a_failed_canary_or_failure_stops_the_rest() {
             HostState::Skipped,
             HostState::Skipped
         ]
+    );
+    let not_run: Vec<Option<String>> = detail.hosts.iter().map(|h| h.not_run_reason()).collect();
+    assert_eq!(not_run[..2], [None, None], "host0 and host1 ran");
+    assert!(
+        not_run[2..]
+            .iter()
+            .all(|r| r.as_deref().is_some_and(|r| r.contains("skipped"))),
+        "{not_run:?}"
     );
 }
 

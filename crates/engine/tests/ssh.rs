@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use vmo_engine::ssh::{
-    run, run_on_hosts, FanoutEvent, HostOutcome, MemorySecrets, NoSecrets, Output, RunEnd,
-    RunOptions, SecretRef, Secrets, Ssh, SshErrorKind, SshSettings, Target,
+    run, run_host, run_on_hosts, FanoutEvent, HostOutcome, MemorySecrets, NoSecrets, Output,
+    RunEnd, RunOptions, SecretRef, Secrets, Ssh, SshErrorKind, SshSettings, Target,
 };
 use vmo_engine::AuthMethod;
 use vmo_testkit::{Fleet, KeyKind};
@@ -520,4 +520,82 @@ async fn idle_connections_expire() {
         2,
         "a new connection after expiry"
     );
+}
+
+/// A host that hangs mid-run (its sshd processes stopped) is given up about a second after
+/// its timeout, not after the whole TERM, grace, KILL sequence waits on it; and the pool
+/// does not hand out that connection again.
+#[tokio::test]
+async fn a_frozen_host_is_given_up_soon_after_its_timeout() {
+    let fleet = Fleet::start(1);
+    let ssh = ssh_for(&fleet);
+    let target = key_target(&fleet, 0);
+    ssh.pool().get(&target).await.expect("connect");
+    let opened = ssh.pool().connections_opened();
+
+    let (tx, mut rx) = mpsc::channel(8);
+    let started = Instant::now();
+    let run = {
+        let (pool, target) = (ssh.pool().clone(), target.clone());
+        tokio::spawn(async move {
+            let cancel = CancellationToken::new();
+            let timeout = Some(Duration::from_secs(2));
+            run_host(
+                &pool,
+                &target,
+                "echo started; sleep 30",
+                timeout,
+                &cancel,
+                tx,
+            )
+            .await
+        })
+    };
+    // The command runs; then the machine hangs.
+    assert_eq!(rx.recv().await, Some(Output::Stdout("started\n".into())));
+    fleet.freeze_host(0);
+    let (outcome, _) = run.await.unwrap();
+    let took = started.elapsed();
+    fleet.thaw_host(0);
+    eprintln!("a frozen host with a 2 s timeout was given up after {took:.2?}");
+    assert_eq!(
+        outcome,
+        HostOutcome::Ran {
+            end: RunEnd::TimedOut
+        }
+    );
+    assert!(
+        took < Duration::from_millis(3500),
+        "given up after {took:?}"
+    );
+
+    // Thawed, the host works again, over a new connection.
+    let (end, out, _) = exec(&ssh, &target, "echo again").await;
+    assert!(end.success(), "{end:?}");
+    assert_eq!(out, b"again\n");
+    assert_eq!(ssh.pool().connections_opened(), opened + 1);
+
+    // Frozen before the command can even start (on the pooled connection): the timeout
+    // holds all the same, and that connection is retired too.
+    fleet.freeze_host(0);
+    let started = Instant::now();
+    let (tx, _rx) = mpsc::channel(8);
+    let timeout = Some(Duration::from_secs(2));
+    let cancel = CancellationToken::new();
+    let (outcome, _) = run_host(ssh.pool(), &target, "echo never", timeout, &cancel, tx).await;
+    let took = started.elapsed();
+    fleet.thaw_host(0);
+    assert_eq!(
+        outcome,
+        HostOutcome::Ran {
+            end: RunEnd::TimedOut
+        }
+    );
+    assert!(
+        took < Duration::from_millis(3500),
+        "given up after {took:?}"
+    );
+    let (end, _, _) = exec(&ssh, &target, "true").await;
+    assert!(end.success(), "{end:?}");
+    assert_eq!(ssh.pool().connections_opened(), opened + 2);
 }

@@ -2,7 +2,9 @@
 //!
 //! A host's output is its stdout lines and its stderr lines, each compared as a sequence;
 //! markers (notes from the engine) are ignored. The two streams are compared separately
-//! because how they interleave depends on timing, not on what the command did.
+//! because how they interleave depends on timing, not on what the command did. Hosts that
+//! never ran the command are not grouped at all ([`Grouping`]): "no output" because the
+//! connection was refused is not the same output as a command that printed nothing.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -86,6 +88,73 @@ pub fn group_summary(groups: &[OutputGroup]) -> String {
             let rest = total - largest;
             let verb = if rest == 1 { "differs" } else { "differ" };
             format!("identical on {largest} hosts, {rest} {verb}")
+        }
+    }
+}
+
+/// A host left out of the grouping because it never ran the command (it could not
+/// connect, was skipped, or was cancelled before it started): it has no output to compare,
+/// and an empty output would otherwise make all such hosts one "identical" group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotRun {
+    pub host: u32,
+    /// Why, for people: "connection refused", "skipped: web-1 did not succeed".
+    pub reason: String,
+}
+
+/// What the grouped view shows: the hosts that ran, folded by identical output, and the
+/// hosts that did not run, apart.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grouping {
+    /// Largest first, ties broken by lowest host.
+    pub groups: Vec<OutputGroup>,
+    /// In ascending host order.
+    pub not_run: Vec<NotRun>,
+}
+
+impl Grouping {
+    /// Groups hosts that ran by their output digests ([`JobLog::output_digest`]: equal
+    /// digests, identical output); `not_run` is kept apart. A host listed as not run is
+    /// never grouped, even if it has a digest.
+    pub fn by_digest(ran: &[(u32, (u64, usize))], mut not_run: Vec<NotRun>) -> Self {
+        not_run.sort_by_key(|n| n.host);
+        not_run.dedup_by_key(|n| n.host);
+        let mut sorted: Vec<(u32, (u64, usize))> = ran
+            .iter()
+            .copied()
+            .filter(|(host, _)| not_run.binary_search_by_key(host, |n| n.host).is_err())
+            .collect();
+        sorted.sort_unstable_by_key(|(host, _)| *host);
+        sorted.dedup_by_key(|(host, _)| *host);
+        let mut groups: Vec<(u64, OutputGroup)> = Vec::new();
+        for (host, (digest, lines)) in sorted {
+            match groups.iter_mut().find(|(d, _)| *d == digest) {
+                Some((_, group)) => group.hosts.push(host),
+                None => groups.push((
+                    digest,
+                    OutputGroup {
+                        hosts: vec![host],
+                        lines,
+                    },
+                )),
+            }
+        }
+        // Stable: equal sizes keep the order of their lowest host.
+        groups.sort_by_key(|g| std::cmp::Reverse(g.1.hosts.len()));
+        Self {
+            groups: groups.into_iter().map(|(_, g)| g).collect(),
+            not_run,
+        }
+    }
+
+    /// [`group_summary`] of the hosts that ran, and how many did not:
+    /// "identical on all 2 hosts; 1 did not run".
+    pub fn summary(&self) -> String {
+        let ran = group_summary(&self.groups);
+        match (self.groups.is_empty(), self.not_run.len()) {
+            (_, 0) => ran,
+            (true, n) => format!("no host ran; {n} did not run"),
+            (false, n) => format!("{ran}; {n} did not run"),
         }
     }
 }

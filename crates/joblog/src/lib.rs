@@ -21,6 +21,8 @@ mod time;
 pub use chunk::{Chunk, Stream};
 pub use export::{export_csv, export_jsonl, export_text, HostSummary};
 pub use filter::{LogFilter, TextMatch};
-pub use group::{diff_hosts, group_hosts, group_summary, DiffLine, DiffTag, OutputGroup};
+pub use group::{
+    diff_hosts, group_hosts, group_summary, DiffLine, DiffTag, Grouping, NotRun, OutputGroup,
+};
 pub use lines::{JobLog, Line, MAX_LINE};
 pub use time::format_rfc3339_millis;

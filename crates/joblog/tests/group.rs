@@ -1,7 +1,8 @@
 //! Grouping hosts by identical output, the summary line, and the outlier diff.
 
 use vmo_joblog::{
-    diff_hosts, group_hosts, group_summary, Chunk, DiffLine, DiffTag, JobLog, OutputGroup, Stream,
+    diff_hosts, group_hosts, group_summary, Chunk, DiffLine, DiffTag, Grouping, JobLog, NotRun,
+    OutputGroup, Stream,
 };
 
 /// A log whose host `i` printed `outputs[i]` on stdout (and nothing else).
@@ -224,4 +225,77 @@ fn output_digests_agree_with_grouping() {
     assert_ne!(moved.output_digest(0), moved.output_digest(1));
     let groups = group_hosts(&log, &[0, 1, 2, 3, 4]);
     assert_eq!(groups[0].hosts, [0, 1]);
+}
+
+fn not_run(host: u32, reason: &str) -> NotRun {
+    NotRun {
+        host,
+        reason: reason.to_owned(),
+    }
+}
+
+fn digests(log: &JobLog, hosts: &[u32]) -> Vec<(u32, (u64, usize))> {
+    hosts.iter().map(|&h| (h, log.output_digest(h))).collect()
+}
+
+#[test]
+fn hosts_that_did_not_run_are_apart_not_an_identical_group() {
+    // Two hosts printed the same; three never ran (no output at all). Counted as output,
+    // the three empty ones would be the largest "identical" group.
+    let log = log_with(&["\x1b[31mred\x1b[0m\n", "", "\x1b[31mred\x1b[0m\n", "", ""]);
+    let grouping = Grouping::by_digest(
+        &digests(&log, &[0, 1, 2, 3, 4]),
+        vec![
+            not_run(4, "skipped: h0 did not succeed"),
+            not_run(1, "connection refused"),
+            not_run(3, "cancelled before it started"),
+        ],
+    );
+    assert_eq!(grouping.groups, [group(&[0, 2], 1)]);
+    assert_eq!(
+        grouping.not_run,
+        [
+            not_run(1, "connection refused"),
+            not_run(3, "cancelled before it started"),
+            not_run(4, "skipped: h0 did not succeed"),
+        ]
+    );
+    assert_eq!(
+        grouping.summary(),
+        "identical on all 2 hosts; 3 did not run"
+    );
+}
+
+#[test]
+fn a_command_that_printed_nothing_still_groups() {
+    // Empty output from a command that ran is output: grouped, not "did not run".
+    let log = log_with(&["", "", "x\n"]);
+    let grouping = Grouping::by_digest(&digests(&log, &[0, 1, 2]), Vec::new());
+    assert_eq!(grouping.groups, [group(&[0, 1], 0), group(&[2], 1)]);
+    assert!(grouping.not_run.is_empty());
+    assert_eq!(grouping.summary(), "identical on 2 hosts, 1 differs");
+}
+
+#[test]
+fn digest_grouping_matches_log_grouping() {
+    let log = log_with(&["b\n", "a\n", "b\n", "a\n", "b\n", "c\n"]);
+    let hosts = [5, 4, 3, 2, 1, 0];
+    let grouping = Grouping::by_digest(&digests(&log, &hosts), Vec::new());
+    assert_eq!(grouping.groups, group_hosts(&log, &hosts));
+    assert_eq!(
+        grouping.groups,
+        [group(&[0, 2, 4], 1), group(&[1, 3], 1), group(&[5], 1)]
+    );
+}
+
+#[test]
+fn summary_when_no_host_ran() {
+    let grouping = Grouping::by_digest(&[], vec![not_run(0, "refused"), not_run(1, "refused")]);
+    assert!(grouping.groups.is_empty());
+    assert_eq!(grouping.summary(), "no host ran; 2 did not run");
+    // A host both listed as not run and given a digest is not grouped.
+    let log = log_with(&["x\n", "x\n"]);
+    let grouping = Grouping::by_digest(&digests(&log, &[0, 1]), vec![not_run(1, "refused")]);
+    assert_eq!(grouping.groups, [group(&[0], 1)]);
+    assert_eq!(grouping.summary(), "1 host; 1 did not run");
 }

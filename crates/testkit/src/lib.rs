@@ -629,6 +629,32 @@ impl Fleet {
         }
     }
 
+    /// Freezes sshd `i` as a hung machine would: SIGSTOP to its listener and to every sshd
+    /// process serving a connection. Connections stay open and the kernel still accepts new
+    /// ones, but nothing answers. The users' commands are left running. Undo with
+    /// [`Fleet::thaw_host`] (before the fleet is dropped, so it shuts down cleanly).
+    pub fn freeze_host(&self, i: usize) {
+        send_signal("STOP", &self.sshd_processes(i));
+    }
+
+    /// Resumes sshd `i` after [`Fleet::freeze_host`].
+    pub fn thaw_host(&self, i: usize) {
+        send_signal("CONT", &self.sshd_processes(i));
+    }
+
+    /// The listener of sshd `i` and its sshd descendants (one or two per connection).
+    fn sshd_processes(&self, i: usize) -> Vec<u32> {
+        let Some(listener) = self.sshd_pid(i) else {
+            return Vec::new();
+        };
+        let mut pids = vec![listener];
+        pids.extend(descendants(&[listener]).into_iter().filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim().starts_with("sshd"))
+        }));
+        pids
+    }
+
     /// Whether sshd `i` is running (not stopped with [`Fleet::stop_host`]).
     pub fn is_running(&self, i: usize) -> bool {
         self.sshd_pid(i).is_some()

@@ -93,7 +93,7 @@ fn Controls(detail: JobDetail) -> Element {
             };
             match started {
                 Ok(new) => screen.set(Screen::Job(new.id)),
-                Err(e) => toasts.show(e.message),
+                Err(e) => toasts.error(e.message),
             }
         });
     };
@@ -108,7 +108,7 @@ fn Controls(detail: JobDetail) -> Element {
                         let jobs = cancel_ctx.engine.jobs().clone();
                         spawn(async move {
                             if let Err(e) = jobs.cancel(id).await {
-                                toasts.show(e.message);
+                                toasts.error(e.message);
                             }
                         });
                     },
@@ -168,7 +168,7 @@ fn HostTable(detail: JobDetail) -> Element {
                                             let (jobs, host) = (ctx.engine.jobs().clone(), host.host);
                                             spawn(async move {
                                                 if let Err(e) = jobs.cancel_host(id, host).await {
-                                                    toasts.show(e.message);
+                                                    toasts.error(e.message);
                                                 }
                                             });
                                         }

@@ -77,8 +77,8 @@ pub fn ExportMenu(
                         "lines"
                     }
                 )),
-                Ok(Err(e)) => toasts.show(format!("Cannot write {shown}: {e}")),
-                Err(e) => toasts.show(format!("Export failed: {e}")),
+                Ok(Err(e)) => toasts.error(format!("Cannot write {shown}: {e}")),
+                Err(e) => toasts.error(format!("Export failed: {e}")),
             }
         });
     };

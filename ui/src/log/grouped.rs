@@ -1,17 +1,18 @@
 //! Hosts with identical output folded together ("identical on 47 hosts, 3 differ"), each
 //! group's output shown once, and a diff of any other group against the largest one.
+//! Hosts that never ran (unreachable, skipped, cancelled before starting) are listed apart
+//! with their reason instead of making a group of "identical" empty output.
 //!
 //! Each host's output is digested once, when it has finished (finished output no longer
 //! changes), reading only that host's lines; grouping is then a comparison of digests. So
 //! the view stays cheap however much the hosts still running keep printing.
 
+use super::styled::styled;
 use dioxus::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use vmo_engine::jobs::log::{
-    diff_hosts, group_summary, DiffLine, DiffTag, JobLog, OutputGroup, Stream,
-};
+use vmo_engine::jobs::log::{diff_hosts, DiffLine, DiffTag, Grouping, JobLog, NotRun, Stream};
 use vmo_engine::jobs::JobDetail;
 
 /// Lines shown per group (and per diff); the rest is in the other views and the exports.
@@ -28,28 +29,44 @@ pub fn Grouped(
     // host -> (digest, lines), for finished hosts; dropped when the log (re)loads.
     let digests = use_hook(|| Rc::new(RefCell::new((false, HashMap::<u32, (u64, usize)>::new()))));
     let log = log.read();
-    // Only finished hosts: a running host's output is not its output yet.
-    let finished: Vec<u32> = detail
+    // Hosts that never ran have no output to compare: they are listed apart, with why.
+    let not_run: Vec<NotRun> = detail
         .hosts
         .iter()
-        .filter(|h| h.state.is_final())
+        .filter_map(|h| {
+            h.not_run_reason().map(|reason| NotRun {
+                host: h.host,
+                reason,
+            })
+        })
+        .collect();
+    // Only finished hosts that ran: a running host's output is not its output yet.
+    let ran: Vec<u32> = detail
+        .hosts
+        .iter()
+        .filter(|h| h.state.is_final() && !not_run.iter().any(|n| n.host == h.host))
         .map(|h| h.host)
         .collect();
-    let running = detail.hosts.len() - finished.len();
-    let groups = {
+    let running = detail.hosts.iter().filter(|h| !h.state.is_final()).count();
+    let grouping = {
         let mut cache = digests.borrow_mut();
         if cache.0 != loaded {
             *cache = (loaded, HashMap::new());
         }
-        for host in &finished {
-            cache
-                .1
-                .entry(*host)
-                .or_insert_with(|| log.output_digest(*host));
-        }
-        group_by_digest(&finished, &cache.1)
+        let ran: Vec<(u32, (u64, usize))> = ran
+            .iter()
+            .map(|host| {
+                let digest = *cache
+                    .1
+                    .entry(*host)
+                    .or_insert_with(|| log.output_digest(*host));
+                (*host, digest)
+            })
+            .collect();
+        Grouping::by_digest(&ran, not_run)
     };
-    let summary = group_summary(&groups);
+    let summary = grouping.summary();
+    let groups = &grouping.groups;
     let major = groups.first().and_then(|g| g.hosts.first().copied());
     let major_name = major
         .map(|h| log.host_name(h).into_owned())
@@ -86,7 +103,23 @@ pub fn Grouped(
                     } else {
                         pre { class: "log-group-output",
                             for (n, (s, text)) in streams.iter().flat_map(|s| log.host_output(group.hosts[0], *s).map(move |t| (*s, t))).take(SHOWN_LINES).enumerate() {
-                                div { key: "{n}", class: if s == Stream::Stderr { "stderr" } else { "" }, "{text}" }
+                                div { key: "{n}", class: if s == Stream::Stderr { "stderr" } else { "" }, {styled(text)} }
+                            }
+                        }
+                    }
+                }
+            }
+            if !grouping.not_run.is_empty() {
+                div { class: "log-group not-run", id: "log-not-run",
+                    div { class: "log-group-head",
+                        strong { "Did not run" }
+                        span { class: "muted", " — {grouping.not_run.len()} host" if grouping.not_run.len() != 1 { "s" } ", not compared" }
+                    }
+                    ul { class: "not-run-list",
+                        for n in grouping.not_run.iter() {
+                            li { key: "{n.host}", id: "log-not-run-{n.host}",
+                                strong { "{log.host_name(n.host)}" }
+                                " — {n.reason}"
                             }
                         }
                     }
@@ -94,31 +127,6 @@ pub fn Grouped(
             }
         }
     }
-}
-
-/// Hosts with equal digests together, largest group first, ties by lowest host.
-fn group_by_digest(hosts: &[u32], digests: &HashMap<u32, (u64, usize)>) -> Vec<OutputGroup> {
-    let mut sorted = hosts.to_vec();
-    sorted.sort_unstable();
-    let mut groups: Vec<(u64, OutputGroup)> = Vec::new();
-    for host in sorted {
-        let Some(&(digest, lines)) = digests.get(&host) else {
-            continue;
-        };
-        match groups.iter_mut().find(|(d, _)| *d == digest) {
-            Some((_, group)) => group.hosts.push(host),
-            None => groups.push((
-                digest,
-                OutputGroup {
-                    hosts: vec![host],
-                    lines,
-                },
-            )),
-        }
-    }
-    // Stable: equal sizes keep the order of their lowest host.
-    groups.sort_by_key(|g| std::cmp::Reverse(g.1.hosts.len()));
-    groups.into_iter().map(|(_, g)| g).collect()
 }
 
 #[component]
@@ -138,32 +146,9 @@ fn DiffView(lines: Vec<DiffLine>) -> Element {
                         DiffTag::Added => "+ ",
                         DiffTag::Removed => "- ",
                     }
-                    "{line.text}"
+                    {styled(&line.text)}
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn digests_group_largest_first() {
-        let digests: HashMap<u32, (u64, usize)> = [
-            (0, (7, 2)),
-            (1, (9, 1)),
-            (2, (7, 2)),
-            (3, (9, 1)),
-            (4, (7, 2)),
-            (5, (1, 0)),
-        ]
-        .into_iter()
-        .collect();
-        let groups = group_by_digest(&[5, 4, 3, 2, 1, 0], &digests);
-        let hosts: Vec<Vec<u32>> = groups.iter().map(|g| g.hosts.clone()).collect();
-        assert_eq!(hosts, [vec![0, 2, 4], vec![1, 3], vec![5]]);
-        assert_eq!(group_summary(&groups), "identical on 3 hosts, 3 differ");
     }
 }

@@ -3,9 +3,10 @@
 //! follow from the scroll position alone. While following, the view sticks to the end;
 //! scrolling up pauses that, scrolling back to the end resumes it.
 
+use super::styled::styled;
 use dioxus::prelude::*;
 use std::rc::Rc;
-use vmo_engine::jobs::log::{ansi, format_rfc3339_millis, JobLog, Stream};
+use vmo_engine::jobs::log::{format_rfc3339_millis, JobLog, Stream};
 
 /// Must match `.log-line` in style.css.
 const ROW_PX: f64 = 18.0;
@@ -94,9 +95,7 @@ pub fn VirtualLines(
                             if show_host {
                                 span { class: "log-host", "{log.host_name(line.host)}" }
                             }
-                            for (n, span) in ansi::spans(line.text).into_iter().enumerate() {
-                                span { key: "{n}", style: span.style.css(), "{span.text}" }
-                            }
+                            {styled(line.text)}
                         }
                     }
                 }

@@ -8,6 +8,7 @@
 mod export;
 mod grouped;
 mod lines;
+mod styled;
 
 use crate::UiContext;
 use dioxus::prelude::*;

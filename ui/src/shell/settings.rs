@@ -73,7 +73,7 @@ fn JobSettings() -> Element {
             change(&mut next, on);
             match prefs.set_notifications(next) {
                 Ok(()) => notify.set(next),
-                Err(e) => toasts.show(format!("Cannot save: {e}")),
+                Err(e) => toasts.error(format!("Cannot save: {e}")),
             }
         }
     };
@@ -82,26 +82,28 @@ fn JobSettings() -> Element {
         div { class: "card settings", id: "job-settings",
             h2 { "Jobs" }
             p { class: "muted", "Desktop notifications when a job ends:" }
-            label { class: "check",
-                input { r#type: "checkbox", id: "notify-succeeded", checked: n.succeeded,
-                    onchange: {
-                        let mut save = save_notify.clone();
-                        move |e: FormEvent| save(|n, on| n.succeeded = on, e.checked())
-                    } }
-                "it succeeded"
-            }
-            label { class: "check",
-                input { r#type: "checkbox", id: "notify-failed", checked: n.failed,
-                    onchange: {
-                        let mut save = save_notify.clone();
-                        move |e: FormEvent| save(|n, on| n.failed = on, e.checked())
-                    } }
-                "it failed or timed out"
-            }
-            label { class: "check",
-                input { r#type: "checkbox", id: "notify-recovered", checked: n.recovered,
-                    onchange: move |e: FormEvent| save_notify(|n, on| n.recovered = on, e.checked()) }
-                "it succeeded after its previous run failed"
+            div { class: "check-list", id: "notify-choices",
+                label { class: "check",
+                    input { r#type: "checkbox", id: "notify-succeeded", checked: n.succeeded,
+                        onchange: {
+                            let mut save = save_notify.clone();
+                            move |e: FormEvent| save(|n, on| n.succeeded = on, e.checked())
+                        } }
+                    "it succeeded"
+                }
+                label { class: "check",
+                    input { r#type: "checkbox", id: "notify-failed", checked: n.failed,
+                        onchange: {
+                            let mut save = save_notify.clone();
+                            move |e: FormEvent| save(|n, on| n.failed = on, e.checked())
+                        } }
+                    "it failed or timed out"
+                }
+                label { class: "check",
+                    input { r#type: "checkbox", id: "notify-recovered", checked: n.recovered,
+                        onchange: move |e: FormEvent| save_notify(|n, on| n.recovered = on, e.checked()) }
+                    "it succeeded after its previous run failed"
+                }
             }
             div { class: "field small",
                 label { r#for: "output-cap", "Output kept per host (MiB)" }
@@ -124,7 +126,7 @@ fn JobSettings() -> Element {
                                     ctx.engine.jobs().set_output_cap(mib.saturating_mul(1 << 20));
                                     toasts.show(format!("Jobs keep up to {mib} MiB per host"));
                                 }
-                                Err(e) => toasts.show(format!("Output cap: {e}")),
+                                Err(e) => toasts.error(format!("Output cap: {e}")),
                             }
                         }
                     },
@@ -140,7 +142,7 @@ fn JobSettings() -> Element {
                     onchange: move |e: FormEvent| {
                         let tags = e.value().split(',').map(str::to_string).collect();
                         if let Err(err) = ctx.prefs.set_guarded_tags(tags) {
-                            toasts.show(format!("Cannot save: {err}"));
+                            toasts.error(format!("Cannot save: {err}"));
                         }
                     },
                 }

@@ -139,7 +139,7 @@ fn VmRow(vm: Vm, selected: Signal<BTreeSet<VmId>>, panel: Signal<Panel>) -> Elem
                                     toasts.show(format!("Created {}", copy.name));
                                     panel.set(Panel::Edit(copy.id));
                                 }
-                                Err(err) => toasts.show(err.message),
+                                Err(err) => toasts.error(err.message),
                             }
                         });
                     },

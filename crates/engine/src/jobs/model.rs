@@ -213,6 +213,30 @@ impl JobHost {
     pub fn duration_ms(&self) -> Option<i64> {
         Some(self.finished_at?.saturating_sub(self.started_at?).max(0))
     }
+
+    /// Why this host never ran the command (so its empty output is not output), or `None`
+    /// if it ran or has yet to finish. Never ran: unreachable, skipped, failed before the
+    /// command (connecting, logging in, a bad jump host: those carry an SSH error kind),
+    /// or cancelled or interrupted before it started (the runner records a host that never
+    /// got its turn with a zero duration; an orphaned queued host has no start at all).
+    pub fn not_run_reason(&self) -> Option<String> {
+        let error = || self.error.clone().unwrap_or_else(|| self.state.to_string());
+        match self.state {
+            HostState::Unreachable => Some(format!("unreachable: {}", error())),
+            HostState::Skipped => Some(error()),
+            HostState::Failed if self.error_kind.is_some() => Some(error()),
+            HostState::Cancelled | HostState::Interrupted
+                if self.started_at.is_none()
+                    || (self.started_at == self.finished_at && self.out_bytes == 0) =>
+            {
+                Some(match self.state {
+                    HostState::Interrupted => "interrupted before it started".to_string(),
+                    _ => error(),
+                })
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A job with all its hosts.
@@ -231,4 +255,88 @@ pub struct JobQuery {
     /// Case-insensitive substring of the command, target label or a host name.
     pub text: Option<String>,
     pub limit: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(state: HostState) -> JobHost {
+        JobHost {
+            host: 0,
+            vm_id: None,
+            name: "web-1".into(),
+            state,
+            exit_code: None,
+            signal: None,
+            error: None,
+            error_kind: None,
+            started_at: Some(1_000),
+            finished_at: Some(3_000),
+            out_bytes: 0,
+            truncated: false,
+        }
+    }
+
+    #[test]
+    fn hosts_that_never_ran_say_why() {
+        let refused = JobHost {
+            error: Some("connection refused".into()),
+            error_kind: Some("refused".into()),
+            ..host(HostState::Unreachable)
+        };
+        assert_eq!(
+            refused.not_run_reason().as_deref(),
+            Some("unreachable: connection refused")
+        );
+        let auth = JobHost {
+            error: Some("the server refused every key".into()),
+            error_kind: Some("auth_failed".into()),
+            ..host(HostState::Failed)
+        };
+        assert_eq!(
+            auth.not_run_reason().as_deref(),
+            Some("the server refused every key")
+        );
+        let skipped = JobHost {
+            error: Some("skipped: web-0 did not succeed".into()),
+            ..host(HostState::Skipped)
+        };
+        assert_eq!(
+            skipped.not_run_reason().as_deref(),
+            Some("skipped: web-0 did not succeed")
+        );
+        let never_started = JobHost {
+            error: Some("cancelled before it started".into()),
+            started_at: Some(3_000),
+            ..host(HostState::Cancelled)
+        };
+        assert_eq!(
+            never_started.not_run_reason().as_deref(),
+            Some("cancelled before it started")
+        );
+        let orphan = JobHost {
+            started_at: None,
+            ..host(HostState::Interrupted)
+        };
+        assert_eq!(
+            orphan.not_run_reason().as_deref(),
+            Some("interrupted before it started")
+        );
+    }
+
+    #[test]
+    fn hosts_that_ran_have_no_reason() {
+        let exited = JobHost {
+            exit_code: Some(5),
+            ..host(HostState::Failed)
+        };
+        assert_eq!(exited.not_run_reason(), None);
+        assert_eq!(host(HostState::Succeeded).not_run_reason(), None);
+        assert_eq!(host(HostState::TimedOut).not_run_reason(), None);
+        // Cancelled while it ran (it took time), even with no output.
+        assert_eq!(host(HostState::Cancelled).not_run_reason(), None);
+        assert_eq!(host(HostState::Running).not_run_reason(), None);
+        assert_eq!(host(HostState::Queued).not_run_reason(), None);
+    }
 }

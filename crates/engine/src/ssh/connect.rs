@@ -10,6 +10,7 @@ use russh::client::{self, Handle};
 use russh::keys::agent::client::AgentClient;
 use russh::keys::{PrivateKeyWithHashAlg, PublicKeyOrCertificate};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -40,11 +41,20 @@ pub struct Connection {
     pub setup_time: Duration,
     /// Keeps the tunnel open while this connection lives.
     _via: Option<Arc<Connection>>,
+    /// Set when the server stopped answering: the pool replaces the connection.
+    given_up: AtomicBool,
 }
 
 impl Connection {
+    /// Closed, or given up as unresponsive: not to be used for new work.
     pub fn is_closed(&self) -> bool {
-        self.handle.is_closed()
+        self.given_up.load(Ordering::Relaxed) || self.handle.is_closed()
+    }
+
+    /// Marks the connection as not answering: whatever still runs on it may finish, but
+    /// nothing new starts on it ([`Connection::is_closed`] turns true).
+    pub fn give_up(&self) {
+        self.given_up.store(true, Ordering::Relaxed);
     }
 
     pub fn server_version(&self) -> Option<String> {
@@ -154,6 +164,7 @@ impl Connector {
             server_version,
             setup_time: started.elapsed(),
             _via: via,
+            given_up: AtomicBool::new(false),
         })
     }
 

@@ -226,7 +226,7 @@ impl Ssh {
             None => None,
         };
         let connection = match self.pool.connector().connect(target, via).await {
-            Ok(c) => c,
+            Ok(c) => Arc::new(c),
             Err(e) => {
                 report.connect_ms = started.elapsed().as_millis() as u64;
                 report.error = Some(e);
