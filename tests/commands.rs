@@ -199,13 +199,15 @@ fn import_preview_and_apply() {
     assert_eq!(err["code"], "ssh_config");
 }
 
-#[test]
-fn vm_test_reports_each_host_and_trust_unlocks_an_unknown_key() {
-    let fleet = vmo_testkit::Fleet::start(2);
-    let data = tempfile::tempdir().unwrap();
-    let known_hosts = data.path().join("known_hosts");
+/// A harness on an engine that checks keys against `known_hosts`, with one VM per fleet
+/// host (`host0`, ...); returns the VMs' ids too.
+fn fleet_harness(
+    fleet: &vmo_testkit::Fleet,
+    data: tempfile::TempDir,
+    known_hosts: &std::path::Path,
+) -> (Harness, Vec<Value>) {
     let mut settings = vmo_engine::ssh::SshSettings::from_env();
-    settings.known_hosts = known_hosts.clone();
+    settings.known_hosts = known_hosts.to_path_buf();
     settings.agent_socket = None;
     let engine = tauri::async_runtime::block_on(Engine::open_with(
         Paths::new(data.path()),
@@ -214,17 +216,30 @@ fn vm_test_reports_each_host_and_trust_unlocks_an_unknown_key() {
     ))
     .unwrap();
     let h = harness_with(data, engine);
-    let mut ids = Vec::new();
-    for (i, host) in fleet.hosts().iter().enumerate() {
-        let vm = h.ok(
-            "vm_create",
-            json!({ "draft": {
-                "name": format!("host{i}"), "host": "127.0.0.1", "port": host.port(),
-                "user": fleet.user(), "auth": "key_file", "key_file": fleet.client_key(),
-            }}),
-        );
-        ids.push(vm["id"].clone());
-    }
+    let ids = fleet
+        .hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            h.ok(
+                "vm_create",
+                json!({ "draft": {
+                    "name": format!("host{i}"), "host": "127.0.0.1", "port": host.port(),
+                    "user": fleet.user(), "auth": "key_file", "key_file": fleet.client_key(),
+                }}),
+            )["id"]
+                .clone()
+        })
+        .collect();
+    (h, ids)
+}
+
+#[test]
+fn vm_test_reports_each_host_and_trust_unlocks_an_unknown_key() {
+    let fleet = vmo_testkit::Fleet::start(2);
+    let data = tempfile::tempdir().unwrap();
+    let known_hosts = data.path().join("known_hosts");
+    let (h, ids) = fleet_harness(&fleet, data, &known_hosts);
     fleet.stop_host(1);
 
     let results = h.ok("vm_test", json!({ "ids": ids }));
@@ -263,27 +278,7 @@ fn host_keys_scan_trust_in_bulk_and_replace_one() {
         .collect();
     std::fs::write(&known_hosts, lines.join("\n") + "\n").unwrap();
     fleet.restart_host(2, true);
-    let mut settings = vmo_engine::ssh::SshSettings::from_env();
-    settings.known_hosts = known_hosts.clone();
-    settings.agent_socket = None;
-    let engine = tauri::async_runtime::block_on(Engine::open_with(
-        Paths::new(data.path()),
-        &settings,
-        std::sync::Arc::new(vmo_engine::ssh::NoSecrets),
-    ))
-    .unwrap();
-    let h = harness_with(data, engine);
-    let mut ids = Vec::new();
-    for (i, host) in fleet.hosts().iter().enumerate() {
-        let vm = h.ok(
-            "vm_create",
-            json!({ "draft": {
-                "name": format!("host{i}"), "host": "127.0.0.1", "port": host.port(),
-                "user": fleet.user(), "auth": "key_file", "key_file": fleet.client_key(),
-            }}),
-        );
-        ids.push(vm["id"].clone());
-    }
+    let (h, ids) = fleet_harness(&fleet, data, &known_hosts);
 
     let scans = h.ok("host_keys_scan", json!({ "ids": ids }));
     let statuses: Vec<&str> = scans

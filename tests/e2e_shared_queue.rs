@@ -106,34 +106,12 @@ fn a_vmo_job_shows_live_in_the_open_app_and_notifies() {
     assert_notified(monitor, &notices, "Job #1 failed");
 }
 
-/// A small tmpfs for the data directory, unmounted when dropped (needs root, as in CI).
-struct SmallDisk(PathBuf);
-
-impl SmallDisk {
-    fn mount(dir: &Path, size: &str) -> SmallDisk {
-        let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir)
-            .status()
-            .unwrap();
-        assert!(status.success(), "mounting a tmpfs needs root");
-        SmallDisk(dir.to_path_buf())
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
 #[test]
 fn output_the_disk_cannot_hold_is_reported_on_the_job_and_notified() {
     let fleet = vmo_testkit::Fleet::start(2);
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    let _disk = SmallDisk::mount(&data, "8m");
+    let disk = vmo_testkit::SmallDisk::mount(&data, "8m");
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let engine = vmo_engine::Engine::open(vmo_engine::Paths::new(&data))
             .await
@@ -156,17 +134,7 @@ fn output_the_disk_cannot_hold_is_reported_on_the_job_and_notified() {
     let s = driver.session();
     s.find("#vm-row-host0");
     // Leave about 1 MB free, then run 2 x 4 MB of output.
-    let free = String::from_utf8(
-        Command::new("df")
-            .args(["--output=avail", "-B1"])
-            .arg(&data)
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
-    let free: u64 = free.lines().nth(1).unwrap().trim().parse().unwrap();
-    std::fs::write(data.join("filler"), vec![0u8; (free - (1 << 20)) as usize]).unwrap();
+    disk.fill(1 << 20);
 
     for i in 0..2 {
         s.click(&format!("#vm-row-host{i} input[type=checkbox]"));

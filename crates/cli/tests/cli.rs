@@ -1931,59 +1931,13 @@ fn the_open_app_cancels_a_vmo_job() {
     );
 }
 
-/// A small tmpfs mounted for a test, unmounted when dropped (needs root, as in CI).
-struct SmallDisk {
-    dir: PathBuf,
-}
-
-impl SmallDisk {
-    fn mount(dir: PathBuf, size: &str) -> SmallDisk {
-        fs::create_dir_all(&dir).unwrap();
-        let mounted = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(&dir)
-            .status()
-            .unwrap();
-        assert!(mounted.success(), "mounting a tmpfs needs root");
-        SmallDisk { dir }
-    }
-
-    /// Fills the disk up to `leave` bytes free with a file of its own.
-    fn fill(&self, leave: u64) -> PathBuf {
-        let filler = self.dir.join("filler");
-        let free = |dir: &Path| {
-            let out = Command::new("df")
-                .args(["--output=avail", "-B1"])
-                .arg(dir)
-                .output()
-                .unwrap();
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .nth(1)
-                .unwrap()
-                .trim()
-                .parse::<u64>()
-                .unwrap()
-        };
-        let size = free(&self.dir).saturating_sub(leave);
-        fs::write(&filler, vec![0u8; size as usize]).unwrap();
-        filler
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
-    }
-}
-
 #[test]
 fn a_full_disk_is_never_reported_as_success() {
     let _lock = shared();
     let fleet = Fleet::start(3);
     let ctx = Ctx::new();
     fs::copy(fleet.known_hosts(), ctx.known_hosts()).unwrap();
-    let disk = SmallDisk::mount(ctx.data_dir(), "8m");
+    let disk = vmo_testkit::SmallDisk::mount(&ctx.data_dir(), "8m");
     ctx.run(&[
         "vm",
         "import-ssh-config",

@@ -34,6 +34,8 @@
 //! is needed for [`FleetBuilder::password_user`] and for logging in as another user; as any
 //! other user the fleet still works, and the client logs in as that user.
 
+mod small_disk;
+pub use small_disk::SmallDisk;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::fs::{self, File};
