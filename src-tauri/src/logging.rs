@@ -9,7 +9,7 @@ use tracing_subscriber::{fmt, prelude::*, EnvFilter};
 pub fn init(log_dir: &Path) -> Option<WorkerGuard> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let stderr = fmt::layer().with_writer(std::io::stderr);
-    let (file, guard) = match std::fs::create_dir_all(log_dir) {
+    let (file, guard) = match vmo_engine::paths::create_private_dir(log_dir) {
         Ok(()) => {
             let appender = tracing_appender::rolling::daily(log_dir, "vm-orchestrator.log");
             let (writer, guard) = tracing_appender::non_blocking(appender);

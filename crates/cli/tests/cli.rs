@@ -1766,6 +1766,12 @@ fn three_vmo_runs_on_the_same_vms_take_turns() {
     for mut run in runs {
         assert!(wait_or_kill(&mut run, RUN_LIMIT, "exec").success());
     }
+    // The turns are files only this user can take (or hold up).
+    use std::os::unix::fs::PermissionsExt;
+    for dir in [ctx.data_dir(), ctx.data_dir().join("locks")] {
+        let mode = fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", dir.display());
+    }
     for host in fleet.hosts() {
         let runs = intervals(&stamps.join(host.port().to_string()));
         assert_eq!(runs.len(), 3, "every process ran on port {}", host.port());

@@ -56,3 +56,14 @@ impl Paths {
         dirs::home_dir().map(|h| h.join(".ssh").join("config"))
     }
 }
+
+/// Creates `dir` (and missing parents) readable by its owner only: job output and run locks
+/// are nobody else's business, and another user must not be able to hold a VM's turn. A
+/// folder that already exists keeps the permissions its owner gave it.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}

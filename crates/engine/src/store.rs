@@ -68,7 +68,7 @@ macro_rules! select_vms {
 impl Store {
     pub async fn open(file: &Path) -> Result<Self, EngineError> {
         if let Some(dir) = file.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| {
+            crate::paths::create_private_dir(dir).map_err(|e| {
                 EngineError::new(
                     ErrorCode::Io,
                     format!("cannot create data directory {}: {e}", dir.display()),

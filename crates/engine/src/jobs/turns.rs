@@ -68,7 +68,7 @@ impl SlotTable {
 impl Turns {
     /// Creates `dir` if needed and opens the `limit` slot files.
     pub fn open(dir: &Path, limit: usize) -> Result<Self, EngineError> {
-        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+        crate::paths::create_private_dir(dir).map_err(|e| io_error(dir, e))?;
         let files = (0..limit)
             .map(|n| open_lock(&dir.join(format!("slot-{n}.lock"))))
             .collect::<Result<Vec<_>, _>>()?;
@@ -177,12 +177,11 @@ fn without_lock_on_error<T>(got: std::io::Result<T>, what: &str) -> Option<T> {
 }
 
 fn open_lock(path: &Path) -> Result<File, EngineError> {
-    OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(|e| io_error(path, e))
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map_err(|e| io_error(path, e))
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> EngineError {
@@ -240,6 +239,16 @@ mod tests {
         drop(turn);
         let got = tokio::time::timeout(Duration::from_secs(2), &mut same_vm).await;
         assert!(matches!(got, Ok(Some(_))), "the VM's turn passes on");
+        // Only the owner may take (or hold up) a turn.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            let private = dir.path().join("private");
+            let _ = Turns::open(&private, 1).unwrap();
+            assert_eq!(mode(&private), 0o700);
+            assert_eq!(mode(&private.join("slot-0.lock")), 0o600);
+        }
         // Cancelling a waiter ends its wait.
         let _held = app.host_turn("vm:3", &never).await.unwrap();
         cancel.cancel();
