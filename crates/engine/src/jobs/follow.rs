@@ -19,8 +19,10 @@ use tokio::sync::broadcast;
 pub(crate) const POLL_EVERY: Duration = Duration::from_millis(200);
 /// Every this many polls (~5 s), foreign jobs whose process is gone are marked interrupted.
 const ORPHAN_CHECK_TICKS: u32 = 25;
-/// Output read per job per look, so one chatty job cannot hold the others up.
-const CHUNKS_PER_LOOK: u32 = 1024;
+/// Output read per job per look (at most 64 MiB: chunks are up to 256 KiB), so one chatty
+/// job cannot hold the others up nor fill memory; the rest is read at the next look. A
+/// writer commits at most 8 MiB per 50 ms, so this keeps up with any one writer.
+const CHUNKS_PER_LOOK: u32 = 256;
 
 /// A foreign job as last announced.
 struct Seen {
