@@ -12,6 +12,7 @@ pub mod paths;
 pub mod ssh;
 pub mod ssh_config;
 pub mod store;
+pub mod targets;
 pub mod vm;
 
 pub use error::{EngineError, ErrorCode, FieldError};
@@ -20,6 +21,7 @@ pub use import::{ImportAction, ImportPlan, ImportSummary, PlannedHost};
 pub use inventory::{Inventory, InventoryEvent};
 pub use jobs::{JobEvent, JobId, Jobs};
 pub use paths::Paths;
+pub use targets::resolve_target;
 pub use vm::{AuthMethod, Vm, VmDraft, VmId};
 
 use std::sync::Arc;
