@@ -16,7 +16,7 @@ impl std::fmt::Display for VmId {
 
 /// How the engine authenticates: an SSH notion, kept by the SSH engine. The record names the
 /// method only (stored as [`AuthMethod::as_str`]).
-pub use crate::ssh::AuthMethod;
+pub use vmo_ssh::AuthMethod;
 
 /// A stored VM.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
