@@ -7,7 +7,8 @@ use tauri::State;
 use vmo_engine::jobs::{
     JobDetail, JobId, JobOptions, JobQuery, JobSpec, JobState, JobSummary, Origin,
 };
-use vmo_engine::ssh::{ChangedKey, ConnectionTest, KeyStatus, PresentedKey, Target};
+use vmo_engine::resolve_target;
+use vmo_engine::ssh::{ChangedKey, ConnectionTest, KeyStatus, PresentedKey};
 use vmo_engine::{EngineError, ErrorCode, ImportPlan, ImportSummary, Paths, Vm, VmDraft, VmId};
 
 type CommandResult<T> = Result<T, EngineError>;
@@ -100,7 +101,7 @@ pub async fn vm_test(
     }
     let tests = chosen.iter().map(|vm| {
         let ssh = state.engine.ssh().clone();
-        let target = Target::resolve(vm, &inventory);
+        let target = resolve_target(vm, &inventory);
         let name = vm.name.clone();
         async move {
             match target {
@@ -153,7 +154,7 @@ pub async fn host_keys_scan(
             .iter()
             .find(|vm| vm.id == *id)
             .ok_or_else(|| EngineError::not_found(format!("VM #{id}")))?;
-        match Target::resolve(vm, &inventory) {
+        match resolve_target(vm, &inventory) {
             Ok(target) => {
                 chosen.push(vm);
                 targets.push(target);
@@ -212,7 +213,7 @@ pub async fn host_key_replace(
         .iter()
         .find(|vm| vm.id == id)
         .ok_or_else(|| EngineError::not_found(format!("VM #{id}")))?;
-    let target = Target::resolve(vm, &inventory)?;
+    let target = resolve_target(vm, &inventory)?;
     state
         .engine
         .ssh()

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use vmo_engine::jobs::{label_for_names, JobOptions, JobSpec, JobState, JobSummary, Origin};
+use vmo_engine::resolve_target;
 use vmo_engine::ssh::{run_on_hosts, FanoutEvent, HostOutcome, HostResult, RunOptions, Target};
 use vmo_engine::Engine;
 
@@ -278,7 +279,7 @@ async fn resolve(
         let Some(vm) = everyone.iter().find(|vm| vm.id == *id) else {
             bail!("VM #{} is no longer in the inventory", id.0);
         };
-        match Target::resolve(vm, &everyone) {
+        match resolve_target(vm, &everyone) {
             Ok(target) => targets.push((index, target)),
             Err(error) => failed.push(HostResult {
                 index,

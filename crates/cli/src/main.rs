@@ -17,7 +17,7 @@ use vmo_engine::{Engine, EngineError, ErrorCode, Paths};
 
 /// The terminal is for what the user asked: vmo's own warnings show, libraries (sqlx,
 /// russh, ...) speak only of errors. `RUST_LOG` overrides it.
-const QUIET_LOGS: &str = "error,vmo=warn,vmo_engine=warn,vmo_joblog=warn";
+const QUIET_LOGS: &str = "error,vmo=warn,vmo_engine=warn,vmo_ssh=warn,vmo_joblog=warn";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -5,7 +5,7 @@ use crate::select::select;
 use anyhow::{bail, Context as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use vmo_engine::ssh::Target;
+use vmo_engine::resolve_target;
 use vmo_engine::{AuthMethod, Engine, Paths, VmDraft};
 
 pub async fn run(
@@ -109,7 +109,7 @@ pub async fn run(
             let mut tests = tokio::task::JoinSet::new();
             for (index, vm) in vms.iter().enumerate() {
                 let ssh = engine.ssh().clone();
-                let target = Target::resolve(vm, &everyone);
+                let target = resolve_target(vm, &everyone);
                 let name = vm.name.clone();
                 tests.spawn(async move {
                     let report = match target {

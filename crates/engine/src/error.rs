@@ -167,3 +167,9 @@ impl From<sqlx::migrate::MigrateError> for EngineError {
         )
     }
 }
+
+impl From<vmo_ssh::SshError> for EngineError {
+    fn from(err: vmo_ssh::SshError) -> Self {
+        EngineError::new(ErrorCode::Ssh, err.message)
+    }
+}

@@ -9,10 +9,13 @@ pub mod import;
 pub mod inventory;
 pub mod jobs;
 pub mod paths;
-pub mod ssh;
 pub mod ssh_config;
 pub mod store;
+pub mod targets;
 pub mod vm;
+
+/// The SSH engine (its own crate, `vmo-ssh`), under the path front ends have always used.
+pub use vmo_ssh as ssh;
 
 pub use error::{EngineError, ErrorCode, FieldError};
 pub use filter::VmFilter;
@@ -20,6 +23,7 @@ pub use import::{ImportAction, ImportPlan, ImportSummary, PlannedHost};
 pub use inventory::{Inventory, InventoryEvent};
 pub use jobs::{JobEvent, JobId, Jobs};
 pub use paths::Paths;
+pub use targets::resolve_target;
 pub use vm::{AuthMethod, Vm, VmDraft, VmId};
 
 use std::sync::Arc;

@@ -14,40 +14,9 @@ impl std::fmt::Display for VmId {
     }
 }
 
-/// How the engine authenticates. The record names the method only: passwords and key
-/// passphrases live in the OS keyring, never here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthMethod {
-    #[default]
-    Agent,
-    KeyFile,
-    Password,
-}
-
-impl AuthMethod {
-    pub const ALL: [AuthMethod; 3] = [Self::Agent, Self::KeyFile, Self::Password];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Agent => "agent",
-            Self::KeyFile => "key_file",
-            Self::Password => "password",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.as_str() == s)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Agent => "SSH agent",
-            Self::KeyFile => "Key file",
-            Self::Password => "Password",
-        }
-    }
-}
+/// How the engine authenticates: an SSH notion, kept by the SSH engine. The record names the
+/// method only (stored as [`AuthMethod::as_str`]).
+pub use vmo_ssh::AuthMethod;
 
 /// A stored VM.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,7 +9,8 @@ use crate::UiContext;
 use dioxus::prelude::*;
 use std::time::Duration;
 use vmo_engine::jobs::{label_for_names, JobOptions, JobSpec, Origin};
-use vmo_engine::ssh::{KeyStatus, Target};
+use vmo_engine::resolve_target;
+use vmo_engine::ssh::KeyStatus;
 use vmo_engine::{Vm, VmId};
 
 /// Where the host-key check of the targets stands.
@@ -54,7 +55,7 @@ const CHECK_PATIENCE: Duration = Duration::from_secs(5);
 async fn untrusted(ctx: &UiContext, vms: &[Vm], inventory: &[Vm]) -> Vec<(Vm, KeyStatus)> {
     let (mut chosen, mut targets) = (Vec::new(), Vec::new());
     for vm in vms {
-        if let Ok(target) = Target::resolve(vm, inventory) {
+        if let Ok(target) = resolve_target(vm, inventory) {
             chosen.push(vm.clone());
             targets.push(target);
         }

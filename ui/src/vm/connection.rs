@@ -7,7 +7,8 @@ use crate::vm::use_inventory;
 use crate::UiContext;
 use dioxus::prelude::*;
 use std::collections::HashMap;
-use vmo_engine::ssh::{ConnectionTest, SecretRef, SshErrorKind, Target};
+use vmo_engine::resolve_target;
+use vmo_engine::ssh::{ConnectionTest, SecretRef, SshErrorKind};
 use vmo_engine::{Vm, VmId};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -47,7 +48,7 @@ impl ConnectionTests {
                 continue;
             };
             self.results.write().insert(id, TestState::Running);
-            let target = Target::resolve(vm, inventory);
+            let target = resolve_target(vm, inventory);
             let (ctx, vm, inventory) = (ctx.clone(), vm.clone(), inventory.to_vec());
             spawn(async move {
                 let report = match &target {

@@ -9,7 +9,8 @@ use crate::vm::use_inventory;
 use crate::UiContext;
 use dioxus::prelude::*;
 use std::collections::BTreeSet;
-use vmo_engine::ssh::{ChangedKey, KeyStatus, PresentedKey, Target};
+use vmo_engine::resolve_target;
+use vmo_engine::ssh::{ChangedKey, KeyStatus, PresentedKey};
 use vmo_engine::{Vm, VmId};
 
 /// A VM whose server presented a key nobody has said yes to.
@@ -112,7 +113,7 @@ impl KeyReview {
         let (mut chosen, mut targets) = (Vec::new(), Vec::new());
         for vm in vms {
             // A VM whose jump hosts do not resolve has no key to fetch; its test says why.
-            if let Ok(target) = Target::resolve(vm, inventory) {
+            if let Ok(target) = resolve_target(vm, inventory) {
                 chosen.push(vm);
                 targets.push(target);
             }
@@ -345,7 +346,7 @@ fn ReplaceConfirm(
         let Some(target) = vms
             .iter()
             .find(|vm| vm.id == entry.vm)
-            .and_then(|vm| Target::resolve(vm, &vms).ok())
+            .and_then(|vm| resolve_target(vm, &vms).ok())
         else {
             error.set(Some(format!(
                 "{} is no longer in the inventory.",

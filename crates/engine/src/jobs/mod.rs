@@ -23,7 +23,8 @@ pub use vmo_joblog as log;
 
 use crate::error::{EngineError, ErrorCode, FieldError};
 use crate::inventory::Inventory;
-use crate::ssh::{FanoutEvent, HostResult, Ssh, SshError, Target};
+use crate::ssh::{FanoutEvent, HostResult, Ssh, SshError};
+use crate::targets::resolve_target;
 use runner::{Plan, PlannedHost, Shared};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -411,7 +412,7 @@ impl Jobs {
                     format!("VM #{} is no longer in the inventory", id.0),
                 )
             })?;
-            let target = Target::resolve(vm, &everyone);
+            let target = resolve_target(vm, &everyone);
             hosts.push(NewHost {
                 vm_id: Some(vm.id),
                 name: vm.name.clone(),

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use vmo_engine::ssh::{KeyStatus, NoSecrets, Ssh, SshErrorKind, SshSettings, Target};
-use vmo_engine::AuthMethod;
+use vmo_ssh::AuthMethod;
+use vmo_ssh::{KeyStatus, NoSecrets, Ssh, SshErrorKind, SshSettings, Target};
 use vmo_testkit::Fleet;
 
 fn ssh_with(known_hosts: &Path) -> Ssh {

@@ -106,9 +106,3 @@ impl SshError {
         self
     }
 }
-
-impl From<SshError> for crate::EngineError {
-    fn from(err: SshError) -> Self {
-        crate::EngineError::new(crate::ErrorCode::Ssh, err.message)
-    }
-}

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use vmo_engine::ssh::{
+use vmo_ssh::AuthMethod;
+use vmo_ssh::{
     run, run_host, run_on_hosts, FanoutEvent, HostOutcome, MemorySecrets, NoSecrets, Output,
     RunEnd, RunOptions, SecretRef, Secrets, Ssh, SshErrorKind, SshSettings, Target,
 };
-use vmo_engine::AuthMethod;
 use vmo_testkit::{Fleet, KeyKind};
 
 fn settings(known_hosts: &Path) -> SshSettings {

@@ -4,8 +4,7 @@
 use super::error::{SshError, SshErrorKind};
 use super::host_keys::{describe, HostKeys};
 use super::secrets::{SecretRef, Secrets};
-use super::target::{expand_home, Target};
-use crate::vm::AuthMethod;
+use super::target::{expand_home, AuthMethod, Target};
 use russh::client::{self, Handle};
 use russh::keys::agent::client::AgentClient;
 use russh::keys::{PrivateKeyWithHashAlg, PublicKeyOrCertificate};

@@ -3,7 +3,7 @@
 //! (and no other test's keyring daemon) is touched.
 
 use std::sync::Arc;
-use vmo_engine::ssh::{KeyringSecrets, SecretRef, Secrets};
+use vmo_ssh::{KeyringSecrets, SecretRef, Secrets};
 use vmo_testkit::PrivateKeyring;
 
 #[test]

@@ -1,6 +1,7 @@
-//! The SSH engine on russh: connections from inventory VMs (with ProxyJump chains),
-//! host keys verified against OpenSSH's known_hosts, authentication by agent, key file or
-//! password, streamed execution with real cancellation, a connection pool, and fan-out.
+//! The SSH engine on russh: connections to targets (with ProxyJump chains), host keys
+//! verified against OpenSSH's known_hosts, authentication by agent, key file or password,
+//! streamed execution with real cancellation, a connection pool, and fan-out. It knows no
+//! database, no job and no inventory: the engine resolves VMs into [`Target`]s.
 
 mod connect;
 mod error;
@@ -22,7 +23,7 @@ pub use key_scan::{KeyScan, KeyStatus, SCAN_CONCURRENCY};
 pub use known_hosts::KnownHostsLine;
 pub use pool::SshPool;
 pub use secrets::{KeyringSecrets, MemorySecrets, NoSecrets, SecretRef, Secrets};
-pub use target::{expand_home, user_or_local, Target};
+pub use target::{expand_home, user_or_local, AuthMethod, Target};
 
 use serde::Serialize;
 use std::path::PathBuf;
@@ -112,7 +113,7 @@ impl ConnectionTest {
     }
 }
 
-/// The SSH side of the engine. Cheap to clone.
+/// The SSH engine: pool, host keys and secrets. Cheap to clone.
 #[derive(Clone)]
 pub struct Ssh {
     pool: Arc<SshPool>,
