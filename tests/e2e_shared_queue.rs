@@ -89,7 +89,7 @@ fn a_vmo_job_shows_live_in_the_open_app_and_notifies() {
 
     // It appears on the Jobs screen while it runs, marked as started by vmo...
     let row = s.wait_text("#job-row-1", "running");
-    assert!(row.contains("cli"), "{row}");
+    assert!(row.contains("vmo"), "{row}");
     // ...and its page shows its output live.
     s.click("#job-row-1 td.command-cell");
     s.wait_text("#job-page h1", "Job #1");

@@ -1,6 +1,8 @@
 //! The queue and history: every job, newest first, filtered by state, VM and text.
 
-use super::{format_duration, now_ms, state_class, state_label, use_jobs_version, Progress};
+use super::{
+    format_duration, now_ms, origin_label, state_class, state_label, use_jobs_version, Progress,
+};
 use crate::shared::time::format_millis;
 use crate::shell::Screen;
 use crate::vm::use_inventory;
@@ -114,7 +116,7 @@ fn JobTable(jobs: Vec<JobSummary>) -> Element {
                         td { "{job.target_label}" }
                         td { {format_millis(job.created_at)} }
                         td { {format_duration(job.duration_ms(now))} }
-                        td { class: "muted", "{job.origin}" }
+                        td { class: "muted", {origin_label(job.origin)} }
                     }
                 }
             }

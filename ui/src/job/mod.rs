@@ -13,7 +13,7 @@ use crate::UiContext;
 use dioxus::prelude::*;
 use tokio::sync::broadcast::error::RecvError;
 pub use vmo_engine::jobs::now_ms;
-use vmo_engine::jobs::{JobState, JobSummary};
+use vmo_engine::jobs::{JobState, JobSummary, Origin};
 use vmo_engine::JobEvent;
 
 /// Bumped whenever a job is created, starts, has a host finish, or ends (not on output):
@@ -49,6 +49,14 @@ pub fn state_class(state: JobState) -> &'static str {
         JobState::Succeeded => "badge ok",
         JobState::Failed | JobState::Interrupted => "badge bad",
         JobState::Cancelled | JobState::TimedOut => "badge warn",
+    }
+}
+
+/// Who started a job, as people name them: the app, or the `vmo` program.
+pub fn origin_label(origin: Origin) -> &'static str {
+    match origin {
+        Origin::App => "app",
+        Origin::Cli => "vmo",
     }
 }
 

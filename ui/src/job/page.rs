@@ -1,6 +1,8 @@
 //! One job: what ran where, each host's state, the controls, and the log.
 
-use super::{format_duration, now_ms, state_class, state_label, use_jobs_version, Progress};
+use super::{
+    format_duration, now_ms, origin_label, state_class, state_label, use_jobs_version, Progress,
+};
 use crate::log::LogViewer;
 use crate::shared::time::format_millis;
 use crate::shared::toast::use_toasts;
@@ -56,7 +58,7 @@ pub fn JobPage(id: JobId) -> Element {
                 code { class: "job-command", id: "job-command", "{job.command}" }
                 div { class: "facts-row",
                     span { "on {job.target_label}" }
-                    span { "by {job.origin}" }
+                    span { "by {origin_label(job.origin)}" }
                     span { {format_millis(job.created_at)} }
                     span { id: "job-duration", {format_duration(job.duration_ms(now_ms()))} }
                     if let Some(of) = job.retry_of {
