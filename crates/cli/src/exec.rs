@@ -64,6 +64,7 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> anyhow::Result<ExitCode> {
         },
         origin: Origin::Cli,
         retry_of: None,
+        template: None,
     };
     if args.output_cap == 0 {
         bail!("--output-cap must be at least 1 MiB");

@@ -3,6 +3,7 @@
 //! Every front end (the desktop shell, the Dioxus UI, the headless CLI) talks to [`Engine`]
 //! and nothing else. The engine knows nothing about Tauri or Dioxus.
 
+pub mod commands;
 pub mod error;
 pub mod filter;
 pub mod import;
@@ -14,6 +15,7 @@ pub mod ssh_config;
 pub mod store;
 pub mod vm;
 
+pub use commands::{CommandEvent, Commands};
 pub use error::{EngineError, ErrorCode, FieldError};
 pub use filter::VmFilter;
 pub use import::{ImportAction, ImportPlan, ImportSummary, PlannedHost};
@@ -31,6 +33,7 @@ pub struct Engine {
     inventory: Inventory,
     ssh: ssh::Ssh,
     jobs: Jobs,
+    commands: Commands,
 }
 
 impl Engine {
@@ -55,11 +58,13 @@ impl Engine {
         let ssh = ssh::Ssh::new(ssh_settings, secrets);
         ssh.expire_idle_connections();
         let inventory = Inventory::new(store.clone());
+        let commands = Commands::new(store.pool().clone(), inventory.clone(), ssh.clone());
         let jobs = Jobs::open(
             store.pool().clone(),
             inventory.clone(),
             &ssh,
             &paths.locks_dir(),
+            commands.history_recorder(),
         )
         .await
         .map_err(|e| e.in_database(&database))?;
@@ -68,6 +73,7 @@ impl Engine {
             inventory,
             ssh,
             jobs,
+            commands,
         })
     }
 
@@ -85,5 +91,10 @@ impl Engine {
 
     pub fn jobs(&self) -> &Jobs {
         &self.jobs
+    }
+
+    /// Templates, command history, suggestions and the palette's search.
+    pub fn commands(&self) -> &Commands {
+        &self.commands
     }
 }
