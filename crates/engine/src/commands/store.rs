@@ -28,6 +28,9 @@ pub struct HistoryEntry {
     pub score: f64,
 }
 
+/// command, template, template_params, use_count, first_used_at, last_used_at.
+type HistoryRow = (String, Option<String>, Option<String>, i64, i64, i64);
+
 #[derive(Clone)]
 pub(crate) struct CommandStore {
     pool: SqlitePool,
@@ -193,7 +196,7 @@ impl CommandStore {
     /// Most recently used first, at most `limit` (0: all).
     pub async fn history(&self, limit: u32, now: i64) -> Result<Vec<HistoryEntry>, EngineError> {
         let limit = if limit == 0 { -1 } else { i64::from(limit) };
-        let rows: Vec<(String, Option<String>, Option<String>, i64, i64, i64)> = sqlx::query_as(
+        let rows: Vec<HistoryRow> = sqlx::query_as(
             "SELECT command, template, template_params, use_count, first_used_at, last_used_at \
              FROM command_history ORDER BY last_used_at DESC, id DESC LIMIT ?",
         )
