@@ -274,6 +274,7 @@ pub async fn job_submit(
         options: options.unwrap_or_default(),
         origin: Origin::App,
         retry_of: None,
+        template: None,
     };
     state.engine.jobs().submit(spec).await
 }

@@ -131,6 +131,7 @@ mod tests {
             hosts_done: 3,
             hosts_succeeded: succeeded,
             record_error: None,
+            template: None,
         }
     }
 

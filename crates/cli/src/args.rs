@@ -39,6 +39,88 @@ pub enum Command {
     /// Job history: list, show, read, export and retry jobs (the app's and `vmo exec`'s).
     #[command(subcommand)]
     Job(JobCommand),
+    /// Command templates: commands with typed {{parameters}}, a starter library, and
+    /// files to share (YAML packs; Warp workflows and navi cheats import as they are).
+    #[command(subcommand)]
+    Template(TemplateCommand),
+    /// Commands run (ad hoc or from a template), most recent first, with how often.
+    History {
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// List templates (the starter library first, marked).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// A template: its command and each parameter.
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import YAML packs, Warp workflow files or navi .cheat files: all or nothing; a
+    /// template whose name exists is updated.
+    Import {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Write your templates (or those NAMEd) as a YAML pack, to FILE or stdout.
+    Export {
+        #[arg(value_name = "NAME")]
+        names: Vec<String>,
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Remove templates (starter ones are read-only).
+    Rm {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Run a template as a job, like `vmo exec` (same output and exit status). Missing or
+    /// invalid parameters are all listed (exit 2) before anything runs.
+    Run(TemplateRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TemplateRunArgs {
+    pub name: String,
+    /// A parameter value, NAME=VALUE (may be repeated; any bytes but NUL).
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE", value_parser = clap::value_parser!(std::ffi::OsString))]
+    pub params: Vec<std::ffi::OsString>,
+    /// Without --vm, --tag or --all: the template's default targets tag.
+    #[arg(long = "vm", value_name = "NAME")]
+    pub vms: Vec<String>,
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    #[arg(long)]
+    pub all: bool,
+    /// Run a template marked dangerous (the app asks; here, say so).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print the command it would run, and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    #[arg(long)]
+    pub stop_on_failure: bool,
+    #[arg(long)]
+    pub canary: bool,
+    #[arg(long, conflicts_with = "group")]
+    pub json: bool,
+    #[arg(long)]
+    pub group: bool,
+    #[arg(long, short = 'q', conflicts_with_all = ["json", "group"])]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -36,23 +36,8 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> anyhow::Result<ExitCode> {
     if vms.is_empty() {
         bail!("the inventory is empty");
     }
-    let timeout = match args.timeout {
-        // Bounded: a deadline too far in the future overflows the clock.
-        Some(secs) if secs.is_finite() && secs > 0.0 && secs <= MAX_TIMEOUT_SECS => {
-            Some(Duration::from_secs_f64(secs))
-        }
-        Some(_) => {
-            bail!("--timeout must be a positive number of seconds, at most {MAX_TIMEOUT_SECS}")
-        }
-        None => None,
-    };
-    let target_label = if args.all {
-        "all VMs".to_string()
-    } else {
-        let mut parts: Vec<String> = args.vms.clone();
-        parts.extend(args.tags.iter().map(|t| format!("tag:{t}")));
-        label_for_names(&parts.iter().map(String::as_str).collect::<Vec<_>>())
-    };
+    let timeout = timeout_from(args.timeout)?;
+    let target_label = target_label(&args.vms, &args.tags, args.all);
     let spec = JobSpec {
         command: args.command.join(" "),
         targets: vms.iter().map(|vm| vm.id).collect(),
@@ -65,6 +50,7 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> anyhow::Result<ExitCode> {
         },
         origin: Origin::Cli,
         retry_of: None,
+        template: None,
     };
     if args.output_cap == 0 {
         bail!("--output-cap must be at least 1 MiB");
@@ -81,6 +67,29 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> anyhow::Result<ExitCode> {
         repeat: args.repeat,
     };
     run_job(engine, spec, names, display).await
+}
+
+/// `--timeout` checked: positive and bounded (a deadline too far away overflows the clock).
+pub fn timeout_from(secs: Option<f64>) -> anyhow::Result<Option<Duration>> {
+    match secs {
+        Some(secs) if secs.is_finite() && secs > 0.0 && secs <= MAX_TIMEOUT_SECS => {
+            Ok(Some(Duration::from_secs_f64(secs)))
+        }
+        Some(_) => {
+            bail!("--timeout must be a positive number of seconds, at most {MAX_TIMEOUT_SECS}")
+        }
+        None => Ok(None),
+    }
+}
+
+/// How the targets were chosen, for people: "all VMs", "web-1, tag:db".
+pub fn target_label(vms: &[String], tags: &[String], all: bool) -> String {
+    if all {
+        return "all VMs".to_string();
+    }
+    let mut parts: Vec<String> = vms.to_vec();
+    parts.extend(tags.iter().map(|t| format!("tag:{t}")));
+    label_for_names(&parts.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 /// Runs `spec` as a job (`display.repeat` times), printing as it goes; the exit status

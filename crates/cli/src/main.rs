@@ -5,6 +5,7 @@ mod exec;
 mod job;
 mod output;
 mod select;
+mod template;
 mod vm;
 
 use anyhow::Context as _;
@@ -67,6 +68,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Vm(command) => vm::run(&engine, command, cli.ssh_config).await,
         Command::Exec(args) => exec::run(&engine, args).await,
         Command::Job(command) => job::run(&engine, command).await,
+        Command::Template(command) => template::run(&engine, command).await,
+        Command::History { json, limit } => template::history(&engine, json, limit).await,
     };
     ran.map_err(|err| name_the_database(err, &database))
 }

@@ -3,6 +3,7 @@
 //! never on the text.
 
 use serde::Serialize;
+use std::borrow::Cow;
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -44,9 +45,11 @@ impl ErrorCode {
     }
 }
 
+/// One field's problem. `field` is a form field (`name`, `port`) or, for templates, a
+/// dotted path (`params.unit`, `values.unit`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
-    pub field: &'static str,
+    pub field: Cow<'static, str>,
     pub message: String,
 }
 

@@ -3,6 +3,7 @@
 //! Every front end (the desktop shell, the Dioxus UI, the headless CLI) talks to [`Engine`]
 //! and nothing else. The engine knows nothing about Tauri or Dioxus.
 
+pub mod commands;
 pub mod error;
 pub mod filter;
 pub mod import;
@@ -17,6 +18,7 @@ pub mod vm;
 /// The SSH engine (its own crate, `vmo-ssh`), under the path front ends have always used.
 pub use vmo_ssh as ssh;
 
+pub use commands::{CommandEvent, Commands};
 pub use error::{EngineError, ErrorCode, FieldError};
 pub use filter::VmFilter;
 pub use import::{ImportAction, ImportPlan, ImportSummary, PlannedHost};
@@ -35,6 +37,7 @@ pub struct Engine {
     inventory: Inventory,
     ssh: ssh::Ssh,
     jobs: Jobs,
+    commands: Commands,
 }
 
 impl Engine {
@@ -59,11 +62,13 @@ impl Engine {
         let ssh = ssh::Ssh::new(ssh_settings, secrets);
         ssh.expire_idle_connections();
         let inventory = Inventory::new(store.clone());
+        let commands = Commands::new(store.pool().clone(), inventory.clone(), ssh.clone());
         let jobs = Jobs::open(
             store.pool().clone(),
             inventory.clone(),
             &ssh,
             &paths.locks_dir(),
+            commands.history_recorder(),
         )
         .await
         .map_err(|e| e.in_database(&database))?;
@@ -72,6 +77,7 @@ impl Engine {
             inventory,
             ssh,
             jobs,
+            commands,
         })
     }
 
@@ -89,5 +95,10 @@ impl Engine {
 
     pub fn jobs(&self) -> &Jobs {
         &self.jobs
+    }
+
+    /// Templates, command history, suggestions and the palette's search.
+    pub fn commands(&self) -> &Commands {
+        &self.commands
     }
 }

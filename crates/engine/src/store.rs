@@ -299,7 +299,7 @@ fn name_conflict(err: sqlx::Error, name: &str) -> EngineError {
             code: ErrorCode::Conflict,
             message: format!("A VM named {name:?} already exists"),
             fields: vec![crate::FieldError {
-                field: "name",
+                field: "name".into(),
                 message: format!("A VM named {name:?} already exists"),
             }],
         },

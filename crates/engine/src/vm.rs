@@ -129,7 +129,12 @@ impl VmDraft {
         }
 
         let mut errors = Vec::new();
-        let mut flag = |field, message: String| errors.push(FieldError { field, message });
+        let mut flag = |field: &'static str, message: String| {
+            errors.push(FieldError {
+                field: field.into(),
+                message,
+            })
+        };
         if let Err(m) = check_name(&self.name) {
             flag("name", m);
         }

@@ -62,6 +62,7 @@ fn spec(command: &str, targets: &[VmId], options: JobOptions) -> JobSpec {
         options,
         origin: Origin::App,
         retry_of: None,
+        template: None,
     }
 }
 

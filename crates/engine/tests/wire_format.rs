@@ -26,11 +26,11 @@ fn error_codes_serialise_as_their_stable_names() {
 fn errors_carry_code_message_and_only_non_empty_fields() {
     let err = EngineError::validation(vec![
         FieldError {
-            field: "port",
+            field: "port".into(),
             message: "bad port".into(),
         },
         FieldError {
-            field: "host",
+            field: "host".into(),
             message: "bad host".into(),
         },
     ]);

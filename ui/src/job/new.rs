@@ -205,6 +205,7 @@ pub fn NewJobDialog(ids: Vec<VmId>, on_close: EventHandler<()>) -> Element {
                 },
                 origin: Origin::App,
                 retry_of: None,
+                template: None,
             };
             let ctx = ctx.clone();
             let check_keys = go.without.is_none();

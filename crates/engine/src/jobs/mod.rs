@@ -95,6 +95,7 @@ struct Inner {
     events: broadcast::Sender<JobEvent>,
     live: Mutex<HashMap<JobId, Live>>,
     owner: String,
+    history: crate::commands::History,
 }
 
 impl Jobs {
@@ -105,6 +106,7 @@ impl Jobs {
         inventory: Inventory,
         ssh: &Ssh,
         locks: &std::path::Path,
+        history: crate::commands::History,
     ) -> Result<Self, EngineError> {
         let store = JobStore::new(pool);
         let interrupted = store
@@ -131,6 +133,7 @@ impl Jobs {
                 events,
                 live: Mutex::new(HashMap::new()),
                 owner: owner::this_process(),
+                history,
             }),
         };
         jobs.watch_cancel_requests();
@@ -328,6 +331,7 @@ impl Jobs {
             options: detail.job.options,
             origin,
             retry_of: Some(job),
+            template: detail.job.template,
         })
     }
 
@@ -443,6 +447,9 @@ impl Jobs {
                 hosts: planned.iter().map(|h| h.cancel.clone()).collect(),
             },
         );
+        // Every command run is history, ad hoc or from a template (after the job, so a
+        // refused spec is not counted).
+        self.inner.history.record(&spec).await;
         let summary = self.inner.store.summary(job).await?;
         let _ = self.inner.events.send(JobEvent::Created(summary.clone()));
         tracing::info!(%job, hosts = planned.len(), "job submitted");
@@ -475,25 +482,25 @@ fn validate(spec: &JobSpec) -> Result<(), EngineError> {
     let mut fields = Vec::new();
     if spec.command.trim().is_empty() {
         fields.push(FieldError {
-            field: "command",
+            field: "command".into(),
             message: "type a command to run".into(),
         });
     }
     if spec.targets.is_empty() {
         fields.push(FieldError {
-            field: "targets",
+            field: "targets".into(),
             message: "choose at least one VM".into(),
         });
     }
     if spec.options.concurrency == 0 {
         fields.push(FieldError {
-            field: "concurrency",
+            field: "concurrency".into(),
             message: "must be at least 1".into(),
         });
     }
     if spec.options.timeout.is_some_and(|t| t.is_zero()) {
         fields.push(FieldError {
-            field: "timeout",
+            field: "timeout".into(),
             message: "must be more than 0 seconds".into(),
         });
     }

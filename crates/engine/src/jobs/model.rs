@@ -3,6 +3,7 @@
 use crate::vm::VmId;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
+use vmo_command::TemplateRun;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -149,6 +150,8 @@ pub struct JobSpec {
     pub options: JobOptions,
     pub origin: Origin,
     pub retry_of: Option<JobId>,
+    /// The template and values it was rendered from; `None` for a command typed as is.
+    pub template: Option<TemplateRun>,
 }
 
 /// A job as lists show it.
@@ -173,6 +176,9 @@ pub struct JobSummary {
     /// why. Such a job never counts as succeeded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record_error: Option<String>,
+    /// The template it ran from, with its values (`restart-service unit=nginx`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplateRun>,
 }
 
 impl JobSummary {

@@ -7,6 +7,7 @@ use crate::error::{EngineError, ErrorCode};
 use crate::vm::VmId;
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use std::time::Duration;
+use vmo_command::TemplateRun;
 use vmo_joblog::{Chunk, Stream};
 
 #[derive(Clone)]
@@ -41,6 +42,8 @@ struct JobRow {
     hosts_done: i64,
     hosts_succeeded: i64,
     record_error: Option<String>,
+    template: Option<String>,
+    template_params: Option<String>,
 }
 
 impl JobRow {
@@ -51,8 +54,19 @@ impl JobRow {
                 format!("job #{} has an invalid {what} in the database", self.id),
             )
         };
+        let template = match self.template {
+            Some(name) => Some(TemplateRun {
+                name,
+                params: match &self.template_params {
+                    Some(json) => serde_json::from_str(json).map_err(|_| corrupt("template"))?,
+                    None => Default::default(),
+                },
+            }),
+            None => None,
+        };
         Ok(JobSummary {
             id: JobId(self.id),
+            template,
             origin: Origin::parse(&self.origin).ok_or_else(|| corrupt("origin"))?,
             state: JobState::parse(&self.state).ok_or_else(|| corrupt("state"))?,
             options: JobOptions {
@@ -124,7 +138,7 @@ macro_rules! select_jobs {
         concat!(
             "SELECT j.id, j.command, j.origin, j.target_label, j.concurrency, j.timeout_ms, ",
             "j.stop_on_failure, j.canary, j.state, j.retry_of, j.created_at, j.started_at, ",
-            "j.finished_at, j.record_error, ",
+            "j.finished_at, j.record_error, j.template, j.template_params, ",
             "(SELECT COUNT(*) FROM job_hosts h WHERE h.job_id = j.id) AS hosts_total, ",
             "(SELECT COUNT(*) FROM job_hosts h WHERE h.job_id = j.id ",
             "  AND h.state NOT IN ('queued', 'running')) AS hosts_done, ",
@@ -274,8 +288,8 @@ impl JobStore {
         let mut tx = self.pool.begin().await?;
         let id = sqlx::query(
             "INSERT INTO jobs (command, origin, target_label, concurrency, timeout_ms, \
-             stop_on_failure, canary, state, retry_of, owner, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+             stop_on_failure, canary, state, retry_of, owner, created_at, template, \
+             template_params) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
         )
         .bind(&spec.command)
         .bind(spec.origin.as_str())
@@ -287,6 +301,8 @@ impl JobStore {
         .bind(spec.retry_of.map(|j| j.0))
         .bind(owner)
         .bind(now)
+        .bind(spec.template.as_ref().map(|t| t.name.as_str()))
+        .bind(template_params(spec)?)
         .execute(&mut *tx)
         .await?
         .last_insert_rowid();
@@ -544,4 +560,13 @@ async fn apply_one(
         }
     }
     Ok(())
+}
+
+/// A job's parameter values as stored: a JSON object (bytes that are not UTF-8 as hex).
+fn template_params(spec: &super::JobSpec) -> Result<Option<String>, EngineError> {
+    spec.template
+        .as_ref()
+        .map(|t| serde_json::to_string(&t.params))
+        .transpose()
+        .map_err(|e| EngineError::new(ErrorCode::Database, format!("cannot store values: {e}")))
 }
