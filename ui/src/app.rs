@@ -14,6 +14,7 @@ pub fn Root(ctx: UiContext) -> Element {
     crate::vm::provide_inventory();
     crate::vm::provide_connection_tests();
     crate::job::provide_jobs_version();
+    crate::command::provide_command_ui();
     crate::shared::lag_probe::use_lag_probe();
     let screen = use_context_provider(|| Signal::new(Screen::Vms));
 
@@ -24,6 +25,8 @@ pub fn Root(ctx: UiContext) -> Element {
             main { class: "content", id: "content",
                 {screen().render()}
             }
+            crate::command::BuilderDialog {}
+            crate::command::Palette {}
             Toast {}
         }
     }

@@ -6,6 +6,7 @@
 //! its events; it holds no authoritative state.
 
 mod app;
+mod command;
 mod job;
 mod log;
 mod shared;

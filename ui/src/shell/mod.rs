@@ -2,6 +2,7 @@
 
 mod settings;
 
+use crate::command::CommandsScreen;
 use crate::job::{JobPage, JobsScreen};
 use crate::vm::{use_inventory, VmScreen};
 use crate::{Theme, UiContext};
@@ -66,12 +67,7 @@ impl Screen {
             Self::Vms => rsx! { VmScreen {} },
             Self::Jobs => rsx! { JobsScreen {} },
             Self::Job(id) => rsx! { JobPage { key: "{id.0}", id } },
-            Self::Commands => rsx! {
-                NotBuilt {
-                    title: "Commands",
-                    what: "Command templates and the command builder are not built yet.",
-                }
-            },
+            Self::Commands => rsx! { CommandsScreen {} },
             Self::Settings => rsx! { settings::Settings {} },
         }
     }
@@ -137,7 +133,7 @@ pub fn Sidebar(screen: Signal<Screen>) -> Element {
 
 /// A screen whose feature has not been built: says so plainly, links nowhere.
 #[component]
-fn NotBuilt(title: &'static str, what: &'static str) -> Element {
+pub fn NotBuilt(title: &'static str, what: &'static str) -> Element {
     rsx! {
         section { class: "screen",
             h1 { "{title}" }
