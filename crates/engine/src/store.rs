@@ -124,12 +124,16 @@ impl Store {
         for (vm_id, tag) in tag_rows {
             tags.entry(vm_id).or_default().push(tag);
         }
-        rows.into_iter()
+        let mut vms = rows
+            .into_iter()
             .map(|r| {
                 let t = tags.remove(&r.id).unwrap_or_default();
                 r.into_vm(t)
             })
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+        // Natural order, as people number hosts: web-2 before web-10.
+        vms.sort_by(|a, b| natord::compare_ignore_case(&a.name, &b.name));
+        Ok(vms)
     }
 
     pub async fn get_vm(&self, id: VmId) -> Result<Vm, EngineError> {

@@ -55,6 +55,23 @@ async fn create_returns_the_normalised_record_and_list_get_agree() {
 }
 
 #[tokio::test]
+async fn the_list_is_in_natural_order() {
+    let env = TestEnv::new().await;
+    let inv = env.engine.inventory();
+    for name in ["web-10", "db", "web-2", "Web-1"] {
+        inv.create(draft(name, "10.0.0.1")).await.unwrap();
+    }
+    let names: Vec<String> = inv
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.name)
+        .collect();
+    assert_eq!(names, ["db", "Web-1", "web-2", "web-10"]);
+}
+
+#[tokio::test]
 async fn key_file_auth_keeps_its_trimmed_path_and_jump_host() {
     let env = TestEnv::new().await;
     let vm = env

@@ -70,7 +70,9 @@ impl KeyReview {
                 Some(entry) => entry.key = key,
                 None => {
                     // By name, so a row stays findable while others arrive.
-                    let at = s.unknown.partition_point(|u| u.name < vm.name);
+                    let at = s.unknown.partition_point(|u| {
+                        natord::compare_ignore_case(&u.name, &vm.name).is_lt()
+                    });
                     s.unknown.insert(
                         at,
                         UnknownKey {
