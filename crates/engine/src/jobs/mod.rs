@@ -113,7 +113,8 @@ impl Jobs {
             .interrupt_orphans(owner::is_alive, runner::now_ms())
             .await?;
         if !interrupted.is_empty() {
-            tracing::warn!(
+            // Routine after a crash or a closed pipe: the job history says it, not stderr.
+            tracing::info!(
                 ?interrupted,
                 "jobs left running by an ended process are marked interrupted"
             );
