@@ -4,7 +4,10 @@
 //! are opened through [`CommandUi`].
 
 mod builder;
+mod editor;
+mod files;
 mod palette;
+mod params;
 mod screen;
 
 pub use builder::BuilderDialog;
