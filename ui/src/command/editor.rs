@@ -361,7 +361,11 @@ fn Preview(template: Template, samples: Signal<BTreeMap<String, String>>) -> Ele
         .map(|(k, v)| (k, Value::from_bytes(v)))
         .collect();
     let rendered = render(&template, &values);
-    let problems = rendered.as_ref().err().map(|p| p.0.clone()).unwrap_or_default();
+    let problems = rendered
+        .as_ref()
+        .err()
+        .map(|p| p.0.clone())
+        .unwrap_or_default();
     rsx! {
         div { class: "template-preview",
             h3 { "Preview" }

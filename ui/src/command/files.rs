@@ -18,16 +18,15 @@ pub fn import_templates(ctx: UiContext, toasts: Toasts) {
             return;
         }
         match ctx.engine.commands().import_files(&chosen).await {
-            Ok(summary) => toasts.show(format!(
-                "Imported {} new and {} updated template{}",
-                summary.added,
-                summary.updated,
-                if summary.added + summary.updated == 1 {
-                    ""
-                } else {
-                    "s"
-                }
-            )),
+            Ok(summary) => {
+                let n = summary.added + summary.updated;
+                toasts.show(format!(
+                    "Imported {n} template{}: {} new, {} updated",
+                    if n == 1 { "" } else { "s" },
+                    summary.added,
+                    summary.updated
+                ))
+            }
             Err(e) => toasts.error(format!("Nothing imported: {}", e.message)),
         }
     });

@@ -115,30 +115,24 @@ fn Suggestions(
 ) -> Element {
     let ctx = use_context::<UiContext>();
     let mut attempt = use_signal(|| 0u32);
-    let mut first = use_signal(|| first_vm);
-    if *first.peek() != first_vm {
-        first.set(first_vm);
-    }
-    let suggestions = use_resource({
-        let template = template.clone();
-        let param = param.clone();
-        move || {
-            let _ = attempt();
-            let vm = first();
-            let commands = ctx.engine.commands().clone();
-            let (template, param) = (template.clone(), param.clone());
-            async move {
-                match vm {
-                    None => Ok(None),
-                    Some(vm) => commands.suggest(&template, &param, vm).await.map(Some),
-                }
+    let id = dom_id(&param);
+    let suggestions = use_resource(use_reactive!(|(template, param, first_vm)| {
+        let _ = attempt();
+        let commands = ctx.engine.commands().clone();
+        async move {
+            match first_vm {
+                None => Ok(None),
+                Some(vm) => commands.suggest(&template, &param, vm).await.map(Some),
             }
         }
-    });
-    let id = dom_id(&param);
+    }));
     let body = match &*suggestions.read() {
-        None => rsx! { span { class: "spinner", id: "builder-suggest-loading-{id}", "Asking the host for suggestions…" } },
-        Some(Ok(None)) => rsx! { span { class: "muted", "Choose targets to get suggestions from the first one." } },
+        None => {
+            rsx! { span { class: "spinner", id: "builder-suggest-loading-{id}", "Asking the host for suggestions…" } }
+        }
+        Some(Ok(None)) => {
+            rsx! { span { class: "muted", "Choose targets to get suggestions from the first one." } }
+        }
         Some(Ok(Some(found))) if found.choices.is_empty() => rsx! {
             span { class: "muted", id: "builder-suggest-empty-{id}", "{found.vm} suggested nothing." }
         },

@@ -200,7 +200,13 @@ pub fn CommandsScreen() -> Element {
 /// Dots and spaces are not welcome in element ids.
 pub(super) fn dom_id(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
