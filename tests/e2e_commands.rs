@@ -10,6 +10,8 @@ mod support;
 use std::path::Path;
 use support::fleet_in_inventory;
 use support::webdriver::{Driver, Session};
+use vmo_engine::commands::{Param, Template};
+use vmo_engine::{Engine, Paths};
 
 const APP: &str = env!("CARGO_BIN_EXE_vm-orchestrator");
 
@@ -33,12 +35,27 @@ arguments:
     default_value: hello
 ";
 
+/// A dangerous template whose suggest command always fails, stored before the app starts.
+fn add_broken_template(data: &Path) {
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let engine = Engine::open(Paths::new(data)).await.unwrap();
+        let mut template = Template::new("e2e-broken", "echo got={{word}}");
+        template.dangerous = true;
+        template.declared = vec![Param {
+            suggest: Some("echo no list here >&2; exit 3".into()),
+            ..Param::text("word")
+        }];
+        engine.commands().create(template).await.unwrap();
+    });
+}
+
 #[test]
 fn templates_create_run_import_export() {
     let (fleet, data) =
         fleet_in_inventory(3, &[("host0", "web"), ("host1", "web"), ("host2", "db")]);
     let warp = data.path().join("greeting.yaml");
     std::fs::write(&warp, WARP).unwrap();
+    add_broken_template(data.path());
     let export = data.path().join("exported.yaml");
     let marker = data.path().join("must-not-exist");
     let driver = Driver::start(
@@ -144,6 +161,24 @@ fn templates_create_run_import_export() {
     s.click("#nav-jobs");
     s.wait_text("#job-row-1", "e2e-pick");
 
+    // From the Commands screen: a failing suggest command is said (and can be retried), the
+    // value typed by hand, the targets chosen by tag, and a dangerous template asks first.
+    s.click("#nav-commands");
+    s.click("#template-run-e2e-broken");
+    choose(&s, "#builder-target-tag", "web");
+    s.wait_text("#builder-targets", "host1");
+    s.wait_text("#builder-suggest-error-word", "exit status 3: no list here");
+    s.click("#builder-suggest-retry-word");
+    s.wait_text("#builder-suggest-error-word", "exit status 3");
+    s.fill("#builder-param-word", "typed");
+    s.click("#builder-run");
+    s.wait_text("#builder-confirm", "dangerous");
+    s.screenshot("commands-04-dangerous");
+    s.click("#builder-confirm-yes");
+    s.wait_text("#job-page h1", "Job #2");
+    s.wait_text("#job-state", "succeeded");
+    s.wait_text("#log-lines", "got=typed");
+
     // Import a Warp workflow through the open dialog.
     s.click("#nav-commands");
     s.click("#commands-import");
@@ -152,7 +187,7 @@ fn templates_create_run_import_export() {
 
     // Export the user's templates as YAML.
     s.click("#commands-export");
-    s.wait_text("#toast", "Saved 2 templates");
+    s.wait_text("#toast", "Saved 3 templates");
     let yaml = std::fs::read_to_string(&export).unwrap();
     assert!(
         yaml.contains("e2e-pick") && yaml.contains("Echo a greeting"),
@@ -162,6 +197,6 @@ fn templates_create_run_import_export() {
         !yaml.contains("restart-service"),
         "starters are not exported: {yaml}"
     );
-    s.screenshot("commands-04-list");
+    s.screenshot("commands-05-list");
     s.quit();
 }

@@ -1,6 +1,7 @@
 //! The builder: a form from a template's parameters, suggestions from the hosts, a preview
 //! of the exact command and the targets, then a job.
 
+use super::keys::{untrusted, KeyPanel};
 use super::params::{field_problem, ParamField};
 use super::{use_command_ui, BuilderRequest};
 use crate::shared::modal::Modal;
@@ -12,6 +13,7 @@ use std::collections::BTreeMap;
 use vmo_engine::commands::model::render;
 use vmo_engine::commands::{Commands, Template, Value, Values};
 use vmo_engine::jobs::{label_for_names, JobOptions, Origin};
+use vmo_engine::ssh::KeyStatus;
 use vmo_engine::{Vm, VmId};
 
 /// Open over any screen while a builder request is pending.
@@ -54,6 +56,7 @@ fn Builder(request: BuilderRequest, on_close: EventHandler<()>) -> Element {
     let mut confirming = use_signal(|| false);
     let mut error = use_signal(|| None::<String>);
     let mut running = use_signal(|| false);
+    let mut blocked = use_signal(|| None::<Vec<(Vm, KeyStatus)>>);
 
     let list: Vec<Template> = match &*templates.read() {
         Some(Ok(list)) => list.iter().map(|e| e.template.clone()).collect(),
@@ -128,17 +131,21 @@ fn Builder(request: BuilderRequest, on_close: EventHandler<()>) -> Element {
         None => "Run a template".to_string(),
     };
 
-    let mut run = {
+    let run = {
         let rendered = rendered.clone();
-        let targets: Vec<VmId> = vms.iter().map(|vm| vm.id).collect();
         let needs_confirm = dangerous || !guarded.is_empty();
         let ctx = ctx.clone();
-        move |confirmed: bool| {
+        let vms = vms.clone();
+        move |confirmed: bool, without: Option<Vec<VmId>>| {
             tried.set(true);
             let Some(Ok(rendered)) = rendered.clone() else {
                 return;
             };
-            if targets.is_empty() {
+            let mut chosen = vms.clone();
+            if let Some(without) = &without {
+                chosen.retain(|vm| !without.contains(&vm.id));
+            }
+            if chosen.is_empty() {
                 error.set(Some("No VM matches these targets.".into()));
                 return;
             }
@@ -147,18 +154,35 @@ fn Builder(request: BuilderRequest, on_close: EventHandler<()>) -> Element {
                 return;
             }
             confirming.set(false);
+            blocked.set(None);
             error.set(None);
             running.set(true);
+            let label = match without {
+                None => target_label.clone(),
+                Some(_) => {
+                    label_for_names(&chosen.iter().map(|vm| vm.name.as_str()).collect::<Vec<_>>())
+                }
+            };
             let spec = Commands::job_spec(
                 rendered,
-                targets.clone(),
-                target_label.clone(),
+                chosen.iter().map(|vm| vm.id).collect(),
+                label,
                 JobOptions::default(),
                 Origin::App,
             );
-            let jobs = ctx.engine.jobs().clone();
+            let ctx = ctx.clone();
+            let check_keys = without.is_none();
             spawn(async move {
-                match jobs.submit(spec).await {
+                if check_keys {
+                    let inventory = inventory.peek().vms.clone();
+                    let found = untrusted(&ctx, &chosen, &inventory).await;
+                    if !found.is_empty() {
+                        running.set(false);
+                        blocked.set(Some(found));
+                        return;
+                    }
+                }
+                match ctx.engine.jobs().submit(spec).await {
                     Ok(job) => {
                         on_close.call(());
                         screen.set(Screen::Job(job.id));
@@ -254,6 +278,16 @@ fn Builder(request: BuilderRequest, on_close: EventHandler<()>) -> Element {
                 if let Some(message) = error() {
                     div { class: "alert error", id: "builder-error", "{message}" }
                 }
+                if let Some(found) = blocked() {
+                    KeyPanel {
+                        blocked: found,
+                        on_close: move |_| on_close.call(()),
+                        run_without: {
+                            let mut run = run.clone();
+                            move |without: Vec<VmId>| run(true, Some(without))
+                        },
+                    }
+                }
                 if confirming() {
                     div { class: "alert alarm", id: "builder-confirm",
                         if dangerous { strong { "This template is marked dangerous. " } }
@@ -268,7 +302,7 @@ fn Builder(request: BuilderRequest, on_close: EventHandler<()>) -> Element {
                                 id: "builder-confirm-yes",
                                 onclick: {
                                     let mut run = run.clone();
-                                    move |_| run(true)
+                                    move |_| run(true, None)
                                 },
                                 "Run anyway"
                             }
@@ -282,8 +316,11 @@ fn Builder(request: BuilderRequest, on_close: EventHandler<()>) -> Element {
                     class: "button primary",
                     id: "builder-run",
                     disabled: running() || template.is_none(),
-                    onclick: move |_| run(false),
-                    if running() { "Starting…" } else { "Run" }
+                    onclick: {
+                        let mut run = run.clone();
+                        move |_| run(false, None)
+                    },
+                    if running() { "Checking host keys…" } else { "Run" }
                 }
             }
         }

@@ -6,6 +6,7 @@
 mod builder;
 mod editor;
 mod files;
+mod keys;
 mod palette;
 mod params;
 mod screen;

@@ -156,7 +156,7 @@ fn Suggestions(
             }
         },
         Some(Err(e)) => rsx! {
-            span { class: "field-error", id: "builder-suggest-error-{id}", "The suggest command failed: {e.message}" }
+            span { class: "field-error", id: "builder-suggest-error-{id}", "No suggestions: {e.message}" }
         },
     };
     rsx! {
