@@ -382,7 +382,9 @@ fn Preview(template: Template, samples: Signal<BTreeMap<String, String>>) -> Ele
                             }
                         },
                     }
-                    FieldError { message: field_problem(&problems, &format!("values.{}", param.name)) }
+                    if samples.read().get(&param.name).is_some_and(|v| !v.is_empty()) {
+                        FieldError { message: field_problem(&problems, &format!("values.{}", param.name)) }
+                    }
                 }
             }
             match rendered {

@@ -94,6 +94,25 @@ pub fn ParamField(
             if !param.description.is_empty() {
                 p { class: "hint", "{param.description}" }
             }
+            if param.suggest.is_none() && param.kind != ParamType::Choice && !param.choices.is_empty() {
+                div { class: "suggestions chips",
+                    for (i, choice) in param.choices.iter().enumerate() {
+                        button {
+                            key: "{i}",
+                            class: "chip",
+                            id: "builder-choice-{dom_id(&name)}-{i}",
+                            onclick: {
+                                let (choice, input_id, mut set) = (choice.clone(), input_id.clone(), set.clone());
+                                move |_| {
+                                    set_input(&input_id, &choice);
+                                    set(choice.clone());
+                                }
+                            },
+                            "{choice}"
+                        }
+                    }
+                }
+            }
             if param.suggest.is_some() {
                 Suggestions { template, param: name.clone(), input_id: input_id.clone(), first_vm, on_pick: set }
             }
