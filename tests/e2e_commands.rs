@@ -109,6 +109,7 @@ fn templates_create_run_import_export() {
         "#editor-preview",
         r#"echo picked='hosts'; printf 'note=%s\n' 'it'\''s'"#,
     );
+    s.execute("document.getElementById('editor-preview').scrollIntoView(); return true;");
     s.screenshot("commands-01-editor");
     s.click("#editor-save");
     s.wait_text("#toast", "Saved e2e-pick");
@@ -178,6 +179,18 @@ fn templates_create_run_import_export() {
     s.wait_text("#job-page h1", "Job #2");
     s.wait_text("#job-state", "succeeded");
     s.wait_text("#log-lines", "got=typed");
+
+    // A VM's detail view opens the builder on that VM.
+    s.click("#nav-vms");
+    s.click("#vm-row-host2 .vm-name");
+    s.click("#vm-detail-run-template");
+    s.wait_gone("#vm-detail");
+    choose(&s, "#builder-template", "uptime-load");
+    let targets = s.wait_text("#builder-targets", "host2");
+    assert!(!targets.contains("host0"), "{targets}");
+    s.wait_text("#builder-preview", "uptime");
+    s.click("#builder .icon-button");
+    s.wait_gone("#builder");
 
     // Import a Warp workflow through the open dialog.
     s.click("#nav-commands");
