@@ -1,4 +1,4 @@
-//! The Dioxus UI of VM Orchestrator, by feature module (`vm`, `job`, `log`, later
+//! The Dioxus UI of VM Orchestrator, by feature module (`vm`, `job`, `log`,
 //! `command`), plus the `shell` (layout, navigation) and `shared` widgets.
 //!
 //! The virtual DOM runs in the app process; the window only applies its edits over the
@@ -88,6 +88,8 @@ pub trait Preferences: Send + Sync + 'static {
 pub trait Desktop: Send + Sync + 'static {
     /// Asks where to save a file (blocking: call it off the async runtime). None: cancelled.
     fn save_file(&self, title: &str, suggested_name: &str) -> Option<std::path::PathBuf>;
+    /// Asks which files to open (blocking: call it off the async runtime). Empty: cancelled.
+    fn open_files(&self, title: &str) -> Vec<std::path::PathBuf>;
 }
 
 /// What the UI needs from its host.

@@ -41,6 +41,9 @@ impl Desktop for NoDesktop {
     fn save_file(&self, _: &str, _: &str) -> Option<std::path::PathBuf> {
         None
     }
+    fn open_files(&self, _: &str) -> Vec<std::path::PathBuf> {
+        Vec::new()
+    }
 }
 
 struct Target {

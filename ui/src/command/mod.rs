@@ -4,7 +4,11 @@
 //! are opened through [`CommandUi`].
 
 mod builder;
+mod editor;
+mod files;
+mod keys;
 mod palette;
+mod params;
 mod screen;
 
 pub use builder::BuilderDialog;

@@ -112,7 +112,12 @@ fn JobTable(jobs: Vec<JobSummary>) -> Element {
                         td { class: "mono", "{job.id.0}" }
                         td { span { class: state_class(job.state), {state_label(job.state)} } }
                         td { class: "progress-cell", Progress { job: job.clone() } }
-                        td { class: "mono command-cell", "{job.command}" }
+                        td { class: "mono command-cell", title: "{job.command}",
+                            match &job.template {
+                                Some(run) => rsx! { span { class: "template-run", "{run}" } },
+                                None => rsx! { "{job.command}" },
+                            }
+                        }
                         td { "{job.target_label}" }
                         td { {format_millis(job.created_at)} }
                         td { {format_duration(job.duration_ms(now))} }

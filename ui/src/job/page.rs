@@ -55,6 +55,9 @@ pub fn JobPage(id: JobId) -> Element {
                 Controls { detail: detail.clone() }
             }
             div { class: "card job-facts",
+                if let Some(run) = &job.template {
+                    span { class: "template-run", id: "job-template", "Template: {run}" }
+                }
                 code { class: "job-command", id: "job-command", "{job.command}" }
                 div { class: "facts-row",
                     span { "on {job.target_label}" }

@@ -9,6 +9,7 @@ use vmo_engine::Vm;
 #[component]
 pub fn VmDetail(vm: Vm, panel: Signal<Panel>) -> Element {
     let id = vm.id;
+    let command_ui = crate::command::use_command_ui();
     let dash = |v: Option<&str>| v.filter(|s| !s.is_empty()).unwrap_or("—").to_string();
     rsx! {
         Modal { title: vm.name.clone(), id: "vm-detail", on_close: move |_| panel.set(Panel::Closed),
@@ -49,6 +50,15 @@ pub fn VmDetail(vm: Vm, panel: Signal<Panel>) -> Element {
                     class: "button danger-text",
                     onclick: move |_| panel.set(Panel::ConfirmDelete(vec![id])),
                     "Delete"
+                }
+                button {
+                    class: "button",
+                    id: "vm-detail-run-template",
+                    onclick: move |_| {
+                        panel.set(Panel::Closed);
+                        command_ui.open_builder("", vec![id]);
+                    },
+                    "Run template…"
                 }
                 button {
                     class: "button primary",

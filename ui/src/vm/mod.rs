@@ -96,6 +96,15 @@ pub fn VmScreen() -> Element {
                             "Run on selected ({live_selection.len()})"
                         }
                         button {
+                            class: "button",
+                            id: "vm-run-template-selected",
+                            onclick: {
+                                let ids = live_selection.clone();
+                                move |_| consume_context::<crate::command::CommandUi>().open_builder("", ids.clone())
+                            },
+                            "Run template…"
+                        }
+                        button {
                             class: "button danger",
                             id: "vm-delete-selected",
                             onclick: {
