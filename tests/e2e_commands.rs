@@ -8,21 +8,13 @@
 mod support;
 
 use std::path::Path;
+use support::choose;
 use support::fleet_in_inventory;
 use support::webdriver::{Driver, Session};
 use vmo_engine::commands::{Param, Template};
 use vmo_engine::{Engine, Paths};
 
 const APP: &str = env!("CARGO_BIN_EXE_vm-orchestrator");
-
-/// Sets a `<select>`'s value the way a user's choice would (a change event).
-fn choose(s: &Session, css: &str, value: &str) {
-    s.find(css);
-    s.execute(&format!(
-        "const e = document.querySelector({css:?}); e.value = {value:?}; \
-         e.dispatchEvent(new Event('change', {{ bubbles: true }})); return true;"
-    ));
-}
 
 const WARP: &str = "\
 name: Echo a greeting

@@ -6,20 +6,11 @@ mod support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
+use support::choose;
 use support::fleet_in_inventory;
 use support::webdriver::{Driver, Session};
 
 const APP: &str = env!("CARGO_BIN_EXE_vm-orchestrator");
-
-/// Sets a `<select>`'s value the way a user's choice would (a change event), once the
-/// select is there.
-fn choose(s: &Session, css: &str, value: &str) {
-    s.find(css);
-    s.execute(&format!(
-        "const e = document.querySelector({css:?}); e.value = {value:?}; \
-         e.dispatchEvent(new Event('change', {{ bubbles: true }})); return true;"
-    ));
-}
 
 #[test]
 fn run_watch_filter_cancel_retry_export_and_notify() {

@@ -5,6 +5,7 @@ pub mod webdriver;
 
 use vmo_engine::{Engine, Paths};
 use vmo_testkit::Fleet;
+use webdriver::Session;
 
 /// A fleet of `n` sshd, and a data directory whose inventory holds them (imported from the
 /// fleet's ssh config) with the given `(VM, tag)` pairs.
@@ -26,4 +27,17 @@ pub fn fleet_in_inventory(n: usize, tags: &[(&str, &str)]) -> (Fleet, tempfile::
         }
     });
     (fleet, data)
+}
+
+/// Chooses `value` in a `<select>` the way a user's choice would (a change event), once
+/// the select is there and offers that value (options may arrive after the select).
+pub fn choose(s: &Session, css: &str, value: &str) {
+    s.wait_script(&format!(
+        "const e = document.querySelector({css:?}); \
+         return !!e && [...e.options].some(o => o.value === {value:?});"
+    ));
+    s.execute(&format!(
+        "const e = document.querySelector({css:?}); e.value = {value:?}; \
+         e.dispatchEvent(new Event('change', {{ bubbles: true }})); return true;"
+    ));
 }
