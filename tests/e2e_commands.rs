@@ -10,7 +10,7 @@ mod support;
 use std::path::Path;
 use support::choose;
 use support::fleet_in_inventory;
-use support::webdriver::{Driver, Session};
+use support::webdriver::Driver;
 use vmo_engine::commands::{Param, Template};
 use vmo_engine::{Engine, Paths};
 
