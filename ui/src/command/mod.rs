@@ -4,10 +4,13 @@
 //! are opened through [`CommandUi`].
 
 mod builder;
+mod complete;
 mod palette;
 mod screen;
+mod search;
 
 pub use builder::BuilderDialog;
+pub use complete::{use_completion, Choice, CompletionList, KeyOutcome};
 pub use palette::Palette;
 pub use screen::CommandsScreen;
 
