@@ -142,3 +142,150 @@ fn palette_finds_and_opens_and_completion_recalls_history() {
     );
     s.quit();
 }
+
+/// A data directory for the palette benchmark: `vms` VMs (imported from a generated ssh
+/// config), `templates` templates (a YAML pack) and `history` commands run before
+/// (written with the `sqlite3` program: the engine records history only for real jobs).
+fn seed(data: &Path, vms: usize, templates: usize, history: usize) {
+    let roles = [
+        "web", "db", "cache", "queue", "api", "worker", "lb", "search",
+    ];
+    let (envs, sites) = (
+        ["prd", "stg", "dev"],
+        ["fra", "ams", "lon", "nyc", "sfo", "sgp"],
+    );
+    let verbs = [
+        "restart", "status", "tail", "check", "rotate", "clean", "deploy", "backup",
+    ];
+    let things = [
+        "service", "journal", "disk", "memory", "nginx", "postgres", "docker", "certs",
+    ];
+    let mut config = String::new();
+    for i in 0..vms {
+        let (role, env, site) = (roles[i % 8], envs[i / 7 % 3], sites[i / 3 % 6]);
+        config.push_str(&format!(
+            "Host {role}-{env}-{site}{}-{i:04}\n  HostName 10.{}.{}.{}\n  User ops\n",
+            i % 10,
+            i / 65536,
+            i / 256 % 256,
+            i % 256
+        ));
+    }
+    let config_path = data.join("bench_ssh_config");
+    std::fs::write(&config_path, config).unwrap();
+    let mut pack = String::from("vmo_templates: 1\ntemplates:\n");
+    for i in 0..templates {
+        let (verb, thing) = (verbs[i % 8], things[i / 8 % 8]);
+        pack.push_str(&format!(
+            "  - name: {verb}-{thing}-{i}\n    description: {verb} the {} on a host\n    command: echo {i}\n",
+            things[i % 8]
+        ));
+    }
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let engine = vmo_engine::Engine::open(vmo_engine::Paths::new(data))
+            .await
+            .unwrap();
+        engine
+            .inventory()
+            .import_apply(&config_path, None)
+            .await
+            .unwrap();
+        engine
+            .commands()
+            .import_texts(&[("bench.yaml".into(), pack)])
+            .await
+            .unwrap();
+    });
+    let now = vmo_engine::jobs::now_ms();
+    let sql = format!(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last}) \
+         INSERT INTO command_history (command, use_count, first_used_at, last_used_at) \
+         SELECT CASE i % 4 \
+           WHEN 0 THEN 'sudo systemctl restart nginx-' || i || '.service' \
+           WHEN 1 THEN 'journalctl -u postgres-' || i || ' --since -' || (i % 90) || 'min -p err' \
+           WHEN 2 THEN 'tail -n ' || (i % 500) || ' /var/log/docker/' || i || '.log' \
+           ELSE 'df -h /srv/web/' || i || ' && du -sh /srv/web' END, \
+           1 + i % 50, {now} - i * 60000, {now} - i * 60000 FROM n;",
+        last = history.saturating_sub(1)
+    );
+    let status = std::process::Command::new("sqlite3")
+        .arg(data.join("inventory.sqlite3"))
+        .arg(sql)
+        .status()
+        .expect("the sqlite3 program (Debian package sqlite3)");
+    assert!(status.success(), "sqlite3 failed");
+}
+
+fn unix_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+}
+
+/// Benchmark, not a test of the suite (bench/run --ui runs it in release): a person types
+/// six queries into the palette, one character every 120 ms, over 10,000 VMs + 1,000
+/// templates + 10,000 history entries. Is the UI's event loop ever busy over 50 ms while
+/// they type? Reads the app's lag probe (`VMO_LAG_PROBE`) and prints it.
+#[test]
+#[ignore = "benchmark: bench/run --ui runs it with --release"]
+fn palette_typing_responsiveness() {
+    let data = tempfile::tempdir().unwrap();
+    seed(data.path(), 10_000, 1_000, 10_000);
+    let probe = data.path().join("lag.txt");
+    let driver = Driver::start(
+        Path::new(APP),
+        &[("VMO_DATA_DIR", data.path()), ("VMO_LAG_PROBE", &probe)],
+    );
+    let s = driver.session();
+    s.wait_text("#header-status", "10000 VMs");
+    // Away from the 10,000-row table: what is measured is the palette.
+    s.click("#nav-settings");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let started = unix_ms();
+    open_palette(&s);
+    s.find("#palette-hit-0");
+    let mut settle = Vec::new();
+    for query in ["webprd", "rstsrv", "journl", "dbfra9", "nginxr", "zqxjvk"] {
+        s.fill("#palette-input", "");
+        for c in query.chars() {
+            s.keys("#palette-input", &c.to_string());
+            std::thread::sleep(std::time::Duration::from_millis(120));
+        }
+        // Until the list shows the last keystroke's answer (a hit, or "Nothing matches").
+        let t = std::time::Instant::now();
+        s.wait_script(&format!(
+            "const hits = document.getElementById('palette-hits'); \
+             return document.getElementById('palette-input').value === {query:?} && \
+             hits && hits.dataset.query === {query:?};"
+        ));
+        settle.push(t.elapsed().as_millis());
+    }
+    let ended = unix_ms();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let report = std::fs::read_to_string(&probe).expect("the lag probe wrote its file");
+    s.quit();
+    let stalls: Vec<&str> = report
+        .split("busy_stalls_at_unix_ms=[")
+        .nth(1)
+        .unwrap_or_default()
+        .trim_end()
+        .trim_end_matches(']')
+        .split_whitespace()
+        .filter(|stall| {
+            stall
+                .split(':')
+                .next()
+                .and_then(|at| at.parse::<u128>().ok())
+                .is_some_and(|at| (started..=ended + 100).contains(&at))
+        })
+        .collect();
+    println!("lag probe: {report}");
+    println!(
+        "UI event loop while typing in the palette over 21,000 items: {} busy stretches over 50 ms \
+         while typing {:?}; answer shown {:?} ms after the last keystroke of each query",
+        stalls.len(),
+        stalls,
+        settle
+    );
+}
