@@ -209,6 +209,7 @@ fn seed(data: &Path, vms: usize, templates: usize, history: usize) {
         last = history.saturating_sub(1)
     );
     let status = std::process::Command::new("sqlite3")
+        .args(["-cmd", ".timeout 20000"])
         .arg(data.join("inventory.sqlite3"))
         .arg(sql)
         .status()
@@ -231,7 +232,9 @@ fn unix_ms() -> u128 {
 #[ignore = "benchmark: bench/run --ui runs it with --release"]
 fn palette_typing_responsiveness() {
     let data = tempfile::tempdir().unwrap();
+    let t = std::time::Instant::now();
     seed(data.path(), 10_000, 1_000, 10_000);
+    println!("seeded in {:?}", t.elapsed());
     let probe = data.path().join("lag.txt");
     let driver = Driver::start(
         Path::new(APP),
