@@ -308,8 +308,7 @@ fn PaletteDialog() -> Element {
                     Key::ArrowDown if count > 0 => selected.set((selected() + 1) % count),
                     Key::ArrowUp if count > 0 => selected.set((selected() + count - 1) % count),
                     Key::Enter => {
-                        let chosen = hits.peek().get(*selected.peek()).map(|hit| hit.item.clone());
-                        if let Some(item) = chosen {
+                        if let Some(item) = chosen(index, query, answered, hits, selected) {
                             activate(item);
                         }
                     }
@@ -352,6 +351,27 @@ fn PaletteDialog() -> Element {
             }
         }
     }
+}
+
+/// What Enter acts on: the highlighted hit, or — when the last keystroke's answer has not
+/// arrived yet (Enter typed right after a letter) — the best hit for what is typed now,
+/// searched here once rather than acting on the previous query's list.
+fn chosen(
+    index: Signal<Option<Arc<SearchIndex>>>,
+    query: Signal<String>,
+    answered: Signal<String>,
+    hits: Signal<Vec<Hit>>,
+    selected: Signal<usize>,
+) -> Option<Item> {
+    if *answered.peek() == *query.peek() {
+        return hits
+            .peek()
+            .get(*selected.peek())
+            .map(|hit| hit.item.clone());
+    }
+    let index = index.peek().clone()?;
+    let best = index.search(&query.peek(), 1);
+    best.into_iter().next().map(|hit| hit.item)
 }
 
 #[component]
