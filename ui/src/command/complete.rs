@@ -51,6 +51,12 @@ impl Completion {
         self.selected.set(None);
     }
 
+    /// Hides the list until the next keystroke (the field lost the focus).
+    pub fn dismiss(mut self) {
+        self.open.set(false);
+        self.selected.set(None);
+    }
+
     pub fn visible(&self) -> bool {
         (self.open)() && !self.query.read().trim().is_empty() && !self.hits.read().is_empty()
     }
@@ -196,7 +202,9 @@ pub fn CompletionList(completion: Completion, on_choose: EventHandler<Choice>) -
                     id: "run-suggestion-{i}",
                     role: "option",
                     class: if selected == Some(i) { "completion-item selected" } else { "completion-item" },
-                    onclick: move |_| {
+                    // On press, not click: the field's blur (which hides the list) comes
+                    // between the two.
+                    onmousedown: move |_| {
                         if let KeyOutcome::Chosen(choice) = completion.choose(i) {
                             on_choose.call(choice);
                         }

@@ -291,6 +291,7 @@ pub fn NewJobDialog(
                             command.set(e.value());
                             completion.typed(e.value());
                         },
+                        onblur: move |_| completion.dismiss(),
                         onkeydown: move |e| match completion.key(&e.key()) {
                             KeyOutcome::Chosen(choice) => choose.call(choice),
                             KeyOutcome::Handled => {}
