@@ -305,8 +305,8 @@ fn PaletteDialog() -> Element {
                 onclick: move |e| e.stop_propagation(),
                 onkeydown: move |e| match e.key() {
                     Key::Escape => close(true),
-                    Key::ArrowDown if count > 0 => selected.set((selected() + 1) % count),
-                    Key::ArrowUp if count > 0 => selected.set((selected() + count - 1) % count),
+                    Key::ArrowDown if count > 0 => select(selected, (selected() + 1) % count),
+                    Key::ArrowUp if count > 0 => select(selected, (selected() + count - 1) % count),
                     Key::Enter => {
                         if let Some(item) = chosen(index, query, answered, hits, selected) {
                             activate(item);
@@ -351,6 +351,15 @@ fn PaletteDialog() -> Element {
             }
         }
     }
+}
+
+/// Highlights hit `at`, scrolled into view.
+fn select(mut selected: Signal<usize>, at: usize) {
+    selected.set(at);
+    document::eval(&format!(
+        "const hit = document.getElementById('palette-hit-{at}'); \
+         if (hit) {{ hit.scrollIntoView({{ block: 'nearest' }}); }}"
+    ));
 }
 
 /// What Enter acts on: the highlighted hit, or — when the last keystroke's answer has not
