@@ -2,6 +2,10 @@
 //! real sshd servers. Ctrl+K from anywhere, fuzzy queries for a VM, a template, a screen
 //! and an action, Enter, Esc with the focus put back; then a command run once comes back
 //! as a suggestion under the run dialog's field.
+//!
+//! Until the builder dialog exists here, "the builder opens" is checked through the hidden
+//! `#builder-request` marker the palette renders while a request is pending.
+//! `palette_typing_responsiveness` (ignored) is the benchmark `bench/run --ui` runs.
 
 mod support;
 
