@@ -223,6 +223,35 @@ impl Session {
         );
     }
 
+    /// Types into an input without clearing it first (WebDriver key codes allowed, e.g.
+    /// `keys::ENTER`).
+    pub fn keys(&self, css: &str, text: &str) {
+        let element = self.find(css);
+        self.post(
+            &format!("/element/{}/value", element.0),
+            json!({ "text": text }),
+        );
+    }
+
+    /// Presses keys together wherever the focus is, as a person would (the Actions API):
+    /// `press(&[keys::CONTROL, "k"])`. Nothing need be focused.
+    pub fn press(&self, chord: &[&str]) {
+        let mut actions: Vec<Value> = chord
+            .iter()
+            .map(|k| json!({ "type": "keyDown", "value": k }))
+            .collect();
+        actions.extend(
+            chord
+                .iter()
+                .rev()
+                .map(|k| json!({ "type": "keyUp", "value": k })),
+        );
+        self.post(
+            "/actions",
+            json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] }),
+        );
+    }
+
     pub fn text(&self, element: &Element) -> String {
         // The element may be re-rendered away between find and read.
         let mut response = agent()
@@ -308,4 +337,14 @@ pub fn wait_for_file(path: &Path) -> String {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// WebDriver's codes for keys that are not characters.
+pub mod keys {
+    pub const CONTROL: &str = "\u{E009}";
+    pub const ENTER: &str = "\u{E007}";
+    pub const ESCAPE: &str = "\u{E00C}";
+    pub const TAB: &str = "\u{E004}";
+    pub const ARROW_DOWN: &str = "\u{E015}";
+    pub const ARROW_UP: &str = "\u{E013}";
 }

@@ -12,6 +12,7 @@ pub fn Root(ctx: UiContext) -> Element {
     use_context_provider(|| theme);
     use_context_provider(Toasts::default);
     crate::vm::provide_inventory();
+    crate::vm::provide_vm_requests();
     crate::vm::provide_connection_tests();
     crate::job::provide_jobs_version();
     crate::command::provide_command_ui();

@@ -4,14 +4,17 @@
 //! are opened through [`CommandUi`].
 
 mod builder;
+mod complete;
 mod editor;
 mod files;
 mod keys;
 mod palette;
 mod params;
 mod screen;
+mod search;
 
 pub use builder::BuilderDialog;
+pub use complete::{use_completion, Choice, CompletionList, KeyOutcome};
 pub use palette::Palette;
 pub use screen::CommandsScreen;
 
@@ -30,6 +33,8 @@ pub struct BuilderRequest {
 pub struct CommandUi {
     pub builder: Signal<Option<BuilderRequest>>,
     pub palette_open: Signal<bool>,
+    /// Asked from elsewhere (the palette): the Commands screen opens a new template.
+    pub new_template: Signal<bool>,
 }
 
 impl CommandUi {
@@ -49,6 +54,7 @@ pub fn provide_command_ui() {
     use_context_provider(|| CommandUi {
         builder: Signal::new(None),
         palette_open: Signal::new(false),
+        new_template: Signal::new(false),
     });
 }
 

@@ -89,6 +89,14 @@ pub fn CommandsScreen() -> Element {
     let mut tag = use_signal(|| None::<String>);
     let mut panel = use_signal(|| Panel::Closed);
     let command_ui = use_command_ui();
+    // "New template" asked from the palette: open the editor once.
+    let mut asked = command_ui.new_template;
+    use_effect(move || {
+        if asked() {
+            asked.set(false);
+            panel.set(Panel::Create);
+        }
+    });
 
     let all = match &*templates.read() {
         Ok(all) => all.clone(),

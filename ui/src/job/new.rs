@@ -2,6 +2,7 @@
 //! reaches VMs with a guarded tag (`prod` by default), and a check of the targets' host keys
 //! first: hosts whose keys are not trusted are reviewed, or left out, before anything runs.
 
+use crate::command::{Choice, CompletionList, KeyOutcome};
 use crate::shared::modal::Modal;
 use crate::shell::Screen;
 use crate::vm::{use_inventory, use_key_review};
@@ -86,12 +87,21 @@ fn current_tag(by: Signal<TargetChoice>) -> String {
     }
 }
 
+/// `ids`: the VMs chosen on the VMs screen (may be empty); `prefill`: a command to start
+/// from; `tag`: start with "VMs with a tag" (when `ids` is empty).
 #[component]
-pub fn NewJobDialog(ids: Vec<VmId>, on_close: EventHandler<()>) -> Element {
+pub fn NewJobDialog(
+    ids: Vec<VmId>,
+    #[props(default)] prefill: String,
+    #[props(default)] tag: Option<String>,
+    on_close: EventHandler<()>,
+) -> Element {
     let ctx = use_context::<UiContext>();
+    let command_ui = crate::command::use_command_ui();
+    let completion = crate::command::use_completion();
     let inventory = use_inventory();
     let mut screen = use_context::<Signal<Screen>>();
-    let mut command = use_signal(String::new);
+    let mut command = use_signal(|| prefill.clone());
     let mut concurrency = use_signal(|| "64".to_string());
     let mut timeout = use_signal(String::new);
     let mut stop_on_failure = use_signal(|| false);
@@ -103,7 +113,9 @@ pub fn NewJobDialog(ids: Vec<VmId>, on_close: EventHandler<()>) -> Element {
 
     // Which VMs: those chosen on the VMs screen, every VM with a tag, or all of them.
     let mut by = use_signal(|| {
-        if ids.is_empty() {
+        if let (true, Some(tag)) = (ids.is_empty(), &tag) {
+            TargetChoice::Tag(tag.clone())
+        } else if ids.is_empty() {
             TargetChoice::All
         } else {
             TargetChoice::Chosen
@@ -234,6 +246,26 @@ pub fn NewJobDialog(ids: Vec<VmId>, on_close: EventHandler<()>) -> Element {
         })
     };
 
+    // A suggestion taken: a command goes into the field; a template opens the builder on
+    // these targets instead (its parameters are a form there, not `{{param}}` text).
+    let choose = {
+        let targets: Vec<VmId> = vms.iter().map(|vm| vm.id).collect();
+        use_callback(move |choice: Choice| match choice {
+            Choice::Command(text) => {
+                document::eval(&format!(
+                    "const box = document.getElementById('run-command'); \
+                     if (box) {{ box.value = {}; box.focus(); }}",
+                    serde_json::to_string(&text).unwrap_or_default()
+                ));
+                command.set(text);
+            }
+            Choice::Template(name) => {
+                command_ui.open_builder(name, targets.clone());
+                on_close.call(());
+            }
+        })
+    };
+
     // Back from the review: check again, and run if every key is now trusted.
     use_effect(move || {
         let closings = (review.closings)();
@@ -245,16 +277,32 @@ pub fn NewJobDialog(ids: Vec<VmId>, on_close: EventHandler<()>) -> Element {
     rsx! {
         Modal { title, id: "run-dialog", on_close: move |_| on_close.call(()),
             div { class: "modal-body run-body",
-                div { class: "field",
+                div { class: "field command-field",
                     label { r#for: "run-command", "Command" }
                     input {
                         id: "run-command",
                         class: "mono",
                         placeholder: "uptime",
                         autofocus: true,
-                        oninput: move |e| command.set(e.value()),
-                        onkeydown: move |e| if e.key() == Key::Enter { submit.call(Go::FIRST) },
+                        autocomplete: "off",
+                        spellcheck: "false",
+                        initial_value: "{prefill}",
+                        oninput: move |e| {
+                            command.set(e.value());
+                            completion.typed(e.value());
+                        },
+                        onblur: move |_| completion.dismiss(),
+                        onkeydown: move |e| match completion.key(&e.key()) {
+                            KeyOutcome::Chosen(choice) => choose.call(choice),
+                            KeyOutcome::Handled => {}
+                            KeyOutcome::Ignored => {
+                                if e.key() == Key::Enter {
+                                    submit.call(Go::FIRST);
+                                }
+                            }
+                        },
                     }
+                    CompletionList { completion, on_choose: move |choice| choose.call(choice) }
                 }
                 div { class: "field",
                     label { r#for: "run-target-kind", "Targets" }

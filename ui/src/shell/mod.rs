@@ -78,6 +78,7 @@ pub fn Header(screen: Signal<Screen>) -> Element {
     let inventory = use_inventory();
     let mut theme = use_context::<Signal<Theme>>();
     let ctx = use_context::<UiContext>();
+    let command_ui = crate::command::use_command_ui();
     let count = inventory.read().vms.len();
     let next = match theme() {
         Theme::System => Theme::Light,
@@ -92,6 +93,14 @@ pub fn Header(screen: Signal<Screen>) -> Element {
             }
             div { class: "header-status", id: "header-status",
                 span { class: "pill", "{count} VM" if count != 1 { "s" } }
+            }
+            button {
+                class: "palette-button",
+                id: "palette-open",
+                title: "Search everything (Ctrl+K)",
+                onclick: move |_| command_ui.open_palette(),
+                span { "Search…" }
+                kbd { "Ctrl K" }
             }
             button {
                 class: "icon-button",

@@ -31,6 +31,42 @@ pub(crate) enum Panel {
     Import,
     ConfirmDelete(Vec<VmId>),
     Run(Vec<VmId>),
+    /// The run dialog opened from elsewhere (the palette): a command to start from, and
+    /// every VM with `tag` (or all VMs) as targets.
+    RunWith {
+        command: String,
+        tag: Option<String>,
+    },
+}
+
+/// What another part of the app (the command palette) asks of the VMs screen. It is set
+/// together with a switch to the screen, which acts on it and clears it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VmRequest {
+    View(VmId),
+    /// Show the VMs with this tag.
+    Tag(String),
+    /// Open the run dialog with this command (empty: none) on a tag's VMs or all VMs.
+    Run {
+        command: String,
+        tag: Option<String>,
+    },
+    Create,
+    Import,
+    TestAll,
+}
+
+#[derive(Clone, Copy)]
+struct VmRequests(Signal<Option<VmRequest>>);
+
+/// Call once, at the root.
+pub fn provide_vm_requests() {
+    use_context_provider(|| VmRequests(Signal::new(None)));
+}
+
+/// The request slot: set it (and show the VMs screen) to have the screen act.
+pub fn use_vm_requests() -> Signal<Option<VmRequest>> {
+    use_context::<VmRequests>().0
 }
 
 #[component]
@@ -41,6 +77,32 @@ pub fn VmScreen() -> Element {
     let mut panel = use_signal(|| Panel::Closed);
     let ctx = use_context::<UiContext>();
     let tests = connection::use_connection_tests();
+    let mut requests = use_vm_requests();
+
+    // Act on what the palette asked (it may ask while the screen is already shown).
+    use_effect({
+        let ctx = ctx.clone();
+        move || {
+            if requests.read().is_none() {
+                return;
+            }
+            let Some(request) = requests.write().take() else {
+                return;
+            };
+            match request {
+                VmRequest::View(id) => panel.set(Panel::View(id)),
+                VmRequest::Tag(tag) => show_search(query, format!("tag:{tag}")),
+                VmRequest::Run { command, tag } => panel.set(Panel::RunWith { command, tag }),
+                VmRequest::Create => panel.set(Panel::Create),
+                VmRequest::Import => panel.set(Panel::Import),
+                VmRequest::TestAll => {
+                    let vms = inventory.peek().vms.clone();
+                    let ids = vms.iter().map(|vm| vm.id).collect();
+                    tests.start(&ctx, ids, &vms);
+                }
+            }
+        }
+    });
 
     let view = inventory.read();
     let filter = VmFilter::parse(&query());
@@ -186,6 +248,9 @@ pub fn VmScreen() -> Element {
             },
             Panel::Import => rsx! { import::ImportDialog { panel } },
             Panel::Run(ids) => rsx! { crate::job::NewJobDialog { ids, on_close: move |_| panel.set(Panel::Closed) } },
+            Panel::RunWith { command, tag } => rsx! {
+                crate::job::NewJobDialog { ids: Vec::new(), prefill: command, tag, on_close: move |_| panel.set(Panel::Closed) }
+            },
             Panel::ConfirmDelete(ids) => {
                 let names: Vec<String> = ids.iter().filter_map(|id| find(*id)).map(|vm| vm.name).collect();
                 rsx! { ConfirmDelete { ids, names, panel, selected } }
@@ -208,6 +273,20 @@ pub fn VmScreen() -> Element {
 fn set_search(mut query: Signal<String>, text: String) {
     let script = format!(
         "document.getElementById('vm-search').value = {};",
+        serde_json::to_string(&text).unwrap_or_default()
+    );
+    query.set(text);
+    document::eval(&script);
+}
+
+/// Like [`set_search`], for a screen that may have just been mounted: the box may not be
+/// on the page yet when the script runs, so it waits a few frames for it.
+fn show_search(mut query: Signal<String>, text: String) {
+    let script = format!(
+        "const text = {}; let tries = 0; \
+         const put = () => {{ const box = document.getElementById('vm-search'); \
+           if (box) {{ box.value = text; }} else if (tries++ < 60) {{ requestAnimationFrame(put); }} }}; \
+         put();",
         serde_json::to_string(&text).unwrap_or_default()
     );
     query.set(text);
