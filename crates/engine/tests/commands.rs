@@ -354,7 +354,7 @@ async fn suggestions_come_from_the_host_with_cache_timeout_and_failure() {
     let fleet = Fleet::start(1);
     let s = setup(&fleet).await;
     let c = s.engine.commands();
-    let mut t = Template::new("pick", "echo {{a}} {{slow}} {{bad}}");
+    let mut t = Template::new("pick", "echo {{a}} {{slow}} {{bad}} {{masked}}");
     t.declared = vec![
         Param {
             suggest: Some("printf 'b\\na\\n\\nb\\n'; echo ran >> /tmp/vmo-suggest-$PPID".into()),
@@ -367,6 +367,11 @@ async fn suggestions_come_from_the_host_with_cache_timeout_and_failure() {
         Param {
             suggest: Some("echo 'no such thing' >&2; exit 3".into()),
             ..Param::text("bad")
+        },
+        // A pipeline whose first command fails still exits 0.
+        Param {
+            suggest: Some("{ echo 'not booted with systemd' >&2; } | awk '{print $1}'".into()),
+            ..Param::text("masked")
         },
     ];
     c.create(t).await.unwrap();
@@ -395,9 +400,20 @@ async fn suggestions_come_from_the_host_with_cache_timeout_and_failure() {
         bad.message,
         "the suggest command failed on host0: exit status 3: no such thing"
     );
-    // Static choices need no host.
-    let restart = c.suggest("restart-service", "unit", vm).await.unwrap();
-    assert!(restart.choices.iter().any(|u| u.ends_with(".service")) || restart.choices.is_empty());
+    let masked = c.suggest("pick", "masked", vm).await.unwrap_err();
+    assert_eq!(
+        masked.message,
+        "the suggest command failed on host0: no choices; it said: not booted with systemd"
+    );
+    // The starter's units come from the host, or its complaint does (no systemd here).
+    match c.suggest("restart-service", "unit", vm).await {
+        Ok(units) => assert!(
+            !units.choices.is_empty() && units.choices.iter().all(|u| u.ends_with(".service")),
+            "{:?}",
+            units.choices
+        ),
+        Err(e) => assert!(e.message.contains("no choices; it said:"), "{}", e.message),
+    }
 }
 
 #[tokio::test]

@@ -169,11 +169,20 @@ async fn run(
     }
     let text = String::from_utf8_lossy(&out);
     let mut seen = std::collections::HashSet::new();
-    Ok(text
+    let choices: Vec<String> = text
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && seen.insert(l.to_string()))
         .take(MAX_CHOICES)
         .map(str::to_string)
-        .collect())
+        .collect();
+    // A pipeline's status is its last command's: `systemctl … | awk …` "succeeds" with
+    // nothing on a host without systemd. Nothing to offer plus a complaint is a failure.
+    let stderr = String::from_utf8_lossy(&err);
+    match stderr.lines().map(str::trim).find(|l| !l.is_empty()) {
+        Some(complaint) if choices.is_empty() => {
+            Err(failed(format!("no choices; it said: {complaint}")))
+        }
+        _ => Ok(choices),
+    }
 }
