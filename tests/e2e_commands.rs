@@ -175,6 +175,7 @@ fn templates_create_run_import_export() {
     // A VM's detail view opens the builder on that VM.
     s.click("#nav-vms");
     s.click("#vm-row-host2 .vm-name");
+    s.wait_text("#vm-detail", "host2");
     s.click("#vm-detail-run-template");
     s.wait_gone("#vm-detail");
     choose(&s, "#builder-template", "uptime-load");

@@ -181,10 +181,10 @@ impl Session {
     pub fn wait_gone(&self, css: &str) {
         let deadline = Instant::now() + WAIT;
         while self.try_find(css).is_some() {
-            assert!(
-                Instant::now() < deadline,
-                "{css:?} is still there after {WAIT:?}"
-            );
+            if Instant::now() > deadline {
+                self.screenshot(&format!("still-{}", sanitize(css)));
+                panic!("{css:?} is still there after {WAIT:?}");
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
     }
