@@ -1,11 +1,12 @@
 //! The builder: a form from a template's parameters, suggestions from the hosts, a preview
 //! of the exact command and the targets, then a job.
 
-use super::keys::{untrusted, KeyPanel};
+use super::keys::KeyPanel;
 use super::params::{field_problem, ParamField};
 use super::{use_command_ui, BuilderRequest};
 use crate::shared::modal::Modal;
 use crate::shell::Screen;
+use crate::vm::untrusted;
 use crate::vm::use_inventory;
 use crate::UiContext;
 use dioxus::prelude::*;

@@ -3,35 +3,9 @@
 
 use crate::shell::Screen;
 use crate::vm::use_key_review;
-use crate::UiContext;
 use dioxus::prelude::*;
-use std::time::Duration;
-use vmo_engine::resolve_target;
 use vmo_engine::ssh::KeyStatus;
 use vmo_engine::{Vm, VmId};
-
-/// How long a target may take to show its key: a dead host should not hold up the others;
-/// the job reports it.
-const CHECK_PATIENCE: Duration = Duration::from_secs(5);
-
-/// The VMs among `vms` whose keys are unknown or changed.
-pub async fn untrusted(ctx: &UiContext, vms: &[Vm], inventory: &[Vm]) -> Vec<(Vm, KeyStatus)> {
-    let (mut chosen, mut targets) = (Vec::new(), Vec::new());
-    for vm in vms {
-        if let Ok(target) = resolve_target(vm, inventory) {
-            chosen.push(vm.clone());
-            targets.push(target);
-        }
-    }
-    ctx.engine
-        .ssh()
-        .scan_host_keys_within(targets, CHECK_PATIENCE)
-        .await
-        .into_iter()
-        .filter(|scan| matches!(scan.status, KeyStatus::Unknown(_) | KeyStatus::Changed(_)))
-        .map(|scan| (chosen[scan.index].clone(), scan.status))
-        .collect()
-}
 
 /// What the check found, and the two ways on.
 #[component]

@@ -5,12 +5,11 @@
 use crate::command::{Choice, CompletionList, KeyOutcome};
 use crate::shared::modal::Modal;
 use crate::shell::Screen;
-use crate::vm::{use_inventory, use_key_review};
+use crate::vm::{untrusted, use_inventory, use_key_review};
 use crate::UiContext;
 use dioxus::prelude::*;
 use std::time::Duration;
 use vmo_engine::jobs::{label_for_names, JobOptions, JobSpec, Origin};
-use vmo_engine::resolve_target;
 use vmo_engine::ssh::KeyStatus;
 use vmo_engine::{Vm, VmId};
 
@@ -45,30 +44,6 @@ impl Go {
         confirmed: true,
         without: None,
     };
-}
-
-/// How long a target may take to show its key before the run: a dead host should not hold
-/// up the others for its TCP timeout; the job reports it.
-const CHECK_PATIENCE: Duration = Duration::from_secs(5);
-
-/// Scans the host keys of `vms`: those with keys not trusted (unknown or changed). Hosts that
-/// cannot be reached are not held back: the job reports them.
-async fn untrusted(ctx: &UiContext, vms: &[Vm], inventory: &[Vm]) -> Vec<(Vm, KeyStatus)> {
-    let (mut chosen, mut targets) = (Vec::new(), Vec::new());
-    for vm in vms {
-        if let Ok(target) = resolve_target(vm, inventory) {
-            chosen.push(vm.clone());
-            targets.push(target);
-        }
-    }
-    ctx.engine
-        .ssh()
-        .scan_host_keys_within(targets, CHECK_PATIENCE)
-        .await
-        .into_iter()
-        .filter(|scan| matches!(scan.status, KeyStatus::Unknown(_) | KeyStatus::Changed(_)))
-        .map(|scan| (chosen[scan.index].clone(), scan.status))
-        .collect()
 }
 
 /// How the dialog picks its VMs.

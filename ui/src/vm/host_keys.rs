@@ -13,6 +13,30 @@ use vmo_engine::resolve_target;
 use vmo_engine::ssh::{ChangedKey, KeyStatus, PresentedKey};
 use vmo_engine::{Vm, VmId};
 
+/// How long a target may take to show its key before a run: a dead host should not hold
+/// up the others for its TCP timeout; the job reports it.
+const CHECK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Scans the host keys of `vms` (before a run): those whose keys are not trusted, unknown
+/// or changed. Hosts that cannot be reached are not held back: the job reports them.
+pub async fn untrusted(ctx: &UiContext, vms: &[Vm], inventory: &[Vm]) -> Vec<(Vm, KeyStatus)> {
+    let (mut chosen, mut targets) = (Vec::new(), Vec::new());
+    for vm in vms {
+        if let Ok(target) = resolve_target(vm, inventory) {
+            chosen.push(vm.clone());
+            targets.push(target);
+        }
+    }
+    ctx.engine
+        .ssh()
+        .scan_host_keys_within(targets, CHECK_PATIENCE)
+        .await
+        .into_iter()
+        .filter(|scan| matches!(scan.status, KeyStatus::Unknown(_) | KeyStatus::Changed(_)))
+        .map(|scan| (chosen[scan.index].clone(), scan.status))
+        .collect()
+}
+
 /// A VM whose server presented a key nobody has said yes to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnknownKey {

@@ -10,7 +10,7 @@ mod state;
 mod table;
 
 pub use connection::provide_connection_tests;
-pub use host_keys::use_key_review;
+pub use host_keys::{untrusted, use_key_review};
 
 pub use state::{provide_inventory, use_inventory};
 
