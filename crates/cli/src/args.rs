@@ -107,20 +107,8 @@ pub struct TemplateRunArgs {
     /// Print the command it would run, and run nothing.
     #[arg(long)]
     pub dry_run: bool,
-    #[arg(long, default_value_t = 64)]
-    pub concurrency: usize,
-    #[arg(long, value_name = "SECS")]
-    pub timeout: Option<f64>,
-    #[arg(long)]
-    pub stop_on_failure: bool,
-    #[arg(long)]
-    pub canary: bool,
-    #[arg(long, conflicts_with = "group")]
-    pub json: bool,
-    #[arg(long)]
-    pub group: bool,
-    #[arg(long, short = 'q', conflicts_with_all = ["json", "group"])]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub run: RunFlags,
 }
 
 #[derive(Debug, Subcommand)]
@@ -263,6 +251,27 @@ pub struct ExecArgs {
     pub tags: Vec<String>,
     #[arg(long)]
     pub all: bool,
+    #[command(flatten)]
+    pub run: RunFlags,
+    /// Do not record this run as a job (nothing is kept, nothing shows in `vmo job list`).
+    #[arg(long)]
+    pub no_record: bool,
+    /// Output kept per host in the job history, in MiB (beyond it the command keeps
+    /// running and the log says it was cut).
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub output_cap: u64,
+    /// Run the command N times over the same pooled connections, printing each run's
+    /// wall time to stderr (warm-connection benchmarks); output is shown for the last run.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub repeat: usize,
+    /// The command, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+/// How a job runs and shows its output: shared by `vmo exec` and `vmo template run`.
+#[derive(Debug, Args)]
+pub struct RunFlags {
     /// Hosts running at once.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
@@ -285,18 +294,4 @@ pub struct ExecArgs {
     /// status says whether every host succeeded.
     #[arg(long, short = 'q', conflicts_with_all = ["json", "group"])]
     pub quiet: bool,
-    /// Do not record this run as a job (nothing is kept, nothing shows in `vmo job list`).
-    #[arg(long)]
-    pub no_record: bool,
-    /// Output kept per host in the job history, in MiB (beyond it the command keeps
-    /// running and the log says it was cut).
-    #[arg(long, value_name = "MIB", default_value_t = 256)]
-    pub output_cap: u64,
-    /// Run the command N times over the same pooled connections, printing each run's
-    /// wall time to stderr (warm-connection benchmarks); output is shown for the last run.
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub repeat: usize,
-    /// The command, after `--`.
-    #[arg(last = true, required = true, value_name = "COMMAND")]
-    pub command: Vec<String>,
 }

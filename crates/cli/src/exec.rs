@@ -1,6 +1,6 @@
 //! `vmo exec`: one command on many VMs.
 
-use crate::args::ExecArgs;
+use crate::args::{ExecArgs, RunFlags};
 use crate::output::{print_grouped, print_json, Collected, LinePrinter};
 use crate::select::select;
 use anyhow::bail;
@@ -36,18 +36,12 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> anyhow::Result<ExitCode> {
     if vms.is_empty() {
         bail!("the inventory is empty");
     }
-    let timeout = timeout_from(args.timeout)?;
     let target_label = target_label(&args.vms, &args.tags, args.all);
     let spec = JobSpec {
         command: args.command.join(" "),
         targets: vms.iter().map(|vm| vm.id).collect(),
         target_label,
-        options: JobOptions {
-            concurrency: args.concurrency.max(1),
-            timeout,
-            stop_on_failure: args.stop_on_failure,
-            canary: args.canary,
-        },
+        options: args.run.options()?,
         origin: Origin::Cli,
         retry_of: None,
         template: None,
@@ -59,18 +53,34 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> anyhow::Result<ExitCode> {
         .jobs()
         .set_output_cap(args.output_cap.saturating_mul(1 << 20));
     let names = vms.iter().map(|vm| vm.name.clone()).collect();
-    let display = Display {
-        json: args.json,
-        group: args.group,
-        quiet: args.quiet,
-        record: !args.no_record,
-        repeat: args.repeat,
-    };
+    let display = args.run.display(!args.no_record, args.repeat);
     run_job(engine, spec, names, display).await
 }
 
+impl RunFlags {
+    /// The job options these flags ask for (`--timeout` checked).
+    pub fn options(&self) -> anyhow::Result<JobOptions> {
+        Ok(JobOptions {
+            concurrency: self.concurrency.max(1),
+            timeout: timeout_from(self.timeout)?,
+            stop_on_failure: self.stop_on_failure,
+            canary: self.canary,
+        })
+    }
+
+    pub fn display(&self, record: bool, repeat: usize) -> Display {
+        Display {
+            json: self.json,
+            group: self.group,
+            quiet: self.quiet,
+            record,
+            repeat,
+        }
+    }
+}
+
 /// `--timeout` checked: positive and bounded (a deadline too far away overflows the clock).
-pub fn timeout_from(secs: Option<f64>) -> anyhow::Result<Option<Duration>> {
+fn timeout_from(secs: Option<f64>) -> anyhow::Result<Option<Duration>> {
     match secs {
         Some(secs) if secs.is_finite() && secs > 0.0 && secs <= MAX_TIMEOUT_SECS => {
             Ok(Some(Duration::from_secs_f64(secs)))

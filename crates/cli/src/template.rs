@@ -2,12 +2,12 @@
 //! removed and run as jobs (through `vmo exec`'s runner), and the command history.
 
 use crate::args::{TemplateCommand, TemplateRunArgs};
-use crate::exec::{run_job, target_label, timeout_from, Display};
+use crate::exec::{run_job, target_label};
 use crate::select::select;
 use anyhow::{bail, Context as _};
 use std::process::ExitCode;
 use vmo_engine::commands::{Commands, TemplateEntry, Value, Values};
-use vmo_engine::jobs::{JobOptions, Origin};
+use vmo_engine::jobs::Origin;
 use vmo_engine::{Engine, EngineError};
 
 pub async fn run(engine: &Engine, command: TemplateCommand) -> anyhow::Result<ExitCode> {
@@ -170,12 +170,7 @@ async fn run_template(engine: &Engine, args: TemplateRunArgs) -> anyhow::Result<
     if vms.is_empty() {
         bail!("the inventory is empty");
     }
-    let options = JobOptions {
-        concurrency: args.concurrency.max(1),
-        timeout: timeout_from(args.timeout)?,
-        stop_on_failure: args.stop_on_failure,
-        canary: args.canary,
-    };
+    let options = args.run.options()?;
     let spec = Commands::job_spec(
         rendered,
         vms.iter().map(|vm| vm.id).collect(),
@@ -184,13 +179,7 @@ async fn run_template(engine: &Engine, args: TemplateRunArgs) -> anyhow::Result<
         Origin::Cli,
     );
     let names = vms.iter().map(|vm| vm.name.clone()).collect();
-    let display = Display {
-        json: args.json,
-        group: args.group,
-        quiet: args.quiet,
-        record: true,
-        repeat: 1,
-    };
+    let display = args.run.display(true, 1);
     run_job(engine, spec, names, display).await
 }
 
