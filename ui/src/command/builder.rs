@@ -4,6 +4,7 @@
 use super::keys::KeyPanel;
 use super::params::{field_problem, ParamField};
 use super::{use_command_ui, BuilderRequest};
+use crate::job::{TargetChoice, Targets};
 use crate::shared::modal::Modal;
 use crate::shell::Screen;
 use crate::vm::untrusted;
@@ -29,14 +30,6 @@ pub fn BuilderDialog() -> Element {
             rsx! { Builder { key: "{key}", request: req, on_close: move |_| request.set(None) } }
         }
     }
-}
-
-/// How the builder picks its VMs (as the run dialog does).
-#[derive(Debug, Clone, PartialEq)]
-enum TargetChoice {
-    Chosen,
-    Tag(String),
-    All,
 }
 
 #[component]
@@ -90,29 +83,12 @@ fn Builder(request: BuilderRequest, on_close: EventHandler<()>) -> Element {
     let mut tags: Vec<String> = all_vms.iter().flat_map(|vm| vm.tags.clone()).collect();
     tags.sort();
     tags.dedup();
-    let vms: Vec<Vm> = all_vms
-        .iter()
-        .filter(|vm| match &choice {
-            TargetChoice::Chosen => chosen_ids.contains(&vm.id),
-            TargetChoice::Tag(tag) => vm.tags.contains(tag),
-            TargetChoice::All => true,
-        })
-        .cloned()
-        .collect();
-    let names: Vec<String> = vms.iter().map(|vm| vm.name.clone()).collect();
-    let target_label = match &choice {
-        TargetChoice::Chosen => {
-            label_for_names(&names.iter().map(String::as_str).collect::<Vec<_>>())
-        }
-        TargetChoice::Tag(tag) => format!("tag:{tag}"),
-        TargetChoice::All => "all VMs".to_string(),
-    };
-    let guarded_tags = ctx.prefs.guarded_tags();
-    let guarded: Vec<String> = vms
-        .iter()
-        .filter(|vm| vm.tags.iter().any(|t| guarded_tags.contains(t)))
-        .map(|vm| vm.name.clone())
-        .collect();
+    let Targets {
+        vms,
+        names,
+        label: target_label,
+        guarded,
+    } = choice.targets(&all_vms, &chosen_ids, &ctx.prefs.guarded_tags());
     let first_vm = vms.first().map(|vm| vm.id);
 
     let given: Values = values()

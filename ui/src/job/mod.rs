@@ -4,10 +4,12 @@
 mod list;
 mod new;
 mod page;
+mod targets;
 
 pub use list::{JobsScreen, VmJobHistory};
 pub use new::NewJobDialog;
 pub use page::JobPage;
+pub use targets::{TargetChoice, Targets};
 
 use crate::UiContext;
 use dioxus::prelude::*;

@@ -2,6 +2,7 @@
 //! reaches VMs with a guarded tag (`prod` by default), and a check of the targets' host keys
 //! first: hosts whose keys are not trusted are reviewed, or left out, before anything runs.
 
+use super::targets::{TargetChoice, Targets};
 use crate::command::{Choice, CompletionList, KeyOutcome};
 use crate::shared::modal::Modal;
 use crate::shell::Screen;
@@ -44,14 +45,6 @@ impl Go {
         confirmed: true,
         without: None,
     };
-}
-
-/// How the dialog picks its VMs.
-#[derive(Debug, Clone, PartialEq)]
-enum TargetChoice {
-    Chosen,
-    Tag(String),
-    All,
 }
 
 /// The tag a switch to "VMs with a tag" starts from: the one already picked, if any.
@@ -100,29 +93,13 @@ pub fn NewJobDialog(
     let mut tags: Vec<String> = all_vms.iter().flat_map(|vm| vm.tags.clone()).collect();
     tags.sort();
     tags.dedup();
-    let vms: Vec<vmo_engine::Vm> = all_vms
-        .iter()
-        .filter(|vm| match &*by.read() {
-            TargetChoice::Chosen => ids.contains(&vm.id),
-            TargetChoice::Tag(tag) => vm.tags.contains(tag),
-            TargetChoice::All => true,
-        })
-        .cloned()
-        .collect();
-    let names: Vec<String> = vms.iter().map(|vm| vm.name.clone()).collect();
-    let target_label = match &*by.read() {
-        TargetChoice::Chosen => {
-            label_for_names(&names.iter().map(String::as_str).collect::<Vec<_>>())
-        }
-        TargetChoice::Tag(tag) => format!("tag:{tag}"),
-        TargetChoice::All => "all VMs".to_string(),
-    };
     let guarded_tags = ctx.prefs.guarded_tags();
-    let guarded: Vec<String> = vms
-        .iter()
-        .filter(|vm| vm.tags.iter().any(|t| guarded_tags.contains(t)))
-        .map(|vm| vm.name.clone())
-        .collect();
+    let Targets {
+        vms,
+        names,
+        label: target_label,
+        guarded,
+    } = by.read().targets(&all_vms, &ids, &guarded_tags);
     let title = match names.as_slice() {
         [one] => format!("Run on {one}"),
         many => format!("Run on {} VMs", many.len()),
