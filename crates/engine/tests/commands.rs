@@ -2,55 +2,17 @@
 //! quoting checked byte for byte on the host, suggestions from the host, templates
 //! through jobs and history, files in and out.
 
-use std::sync::Arc;
+mod common;
+
+use common::fleet_setup;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use vmo_engine::commands::{Item, ItemKind, Param, ParamType, Template, Value, Values};
 use vmo_engine::jobs::{JobOptions, JobState, Origin};
-use vmo_engine::ssh::{run_host, HostOutcome, NoSecrets, Output, RunEnd, SshSettings, Target};
-use vmo_engine::{Commands, Engine, ErrorCode, JobEvent, Paths, VmId};
+use vmo_engine::ssh::{run_host, HostOutcome, Output, RunEnd, Target};
+use vmo_engine::{Commands, Engine, ErrorCode, JobEvent, Paths};
 use vmo_testkit::Fleet;
-
-struct Setup {
-    engine: Engine,
-    vms: Vec<VmId>,
-    _dir: tempfile::TempDir,
-}
-
-async fn setup(fleet: &Fleet) -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let settings = SshSettings {
-        known_hosts: fleet.known_hosts().to_path_buf(),
-        accept_new: false,
-        connect_timeout: Duration::from_secs(5),
-        keepalive: Duration::from_secs(30),
-        idle_expiry: Duration::from_secs(300),
-        agent_socket: None,
-    };
-    let engine = Engine::open_with(Paths::new(dir.path()), &settings, Arc::new(NoSecrets))
-        .await
-        .unwrap();
-    engine
-        .inventory()
-        .import_apply(fleet.ssh_config(), None)
-        .await
-        .unwrap();
-    let all = engine.inventory().list().await.unwrap();
-    let vms = (0..fleet.hosts().len())
-        .map(|i| {
-            all.iter()
-                .find(|vm| vm.name == format!("host{i}"))
-                .unwrap()
-                .id
-        })
-        .collect();
-    Setup {
-        engine,
-        vms,
-        _dir: dir,
-    }
-}
 
 /// Runs `command` on `target` over the pool: (exit code, stdout bytes).
 async fn exec(engine: &Engine, target: &Target, command: &str) -> (u32, Vec<u8>) {
@@ -173,7 +135,7 @@ fn nasty_value(rng: &mut Rng, bytes: bool) -> Vec<u8> {
 #[tokio::test]
 async fn every_value_arrives_on_the_host_byte_for_byte() {
     let fleet = Fleet::start(1);
-    let s = setup(&fleet).await;
+    let s = fleet_setup(&fleet).await;
     let all = s.engine.inventory().list().await.unwrap();
     let vm = all.iter().find(|v| v.id == s.vms[0]).unwrap();
     let target = vmo_engine::resolve_target(vm, &all).unwrap();
@@ -352,7 +314,7 @@ async fn templates_crud_starters_read_only_import_export_round_trip() {
 #[tokio::test]
 async fn suggestions_come_from_the_host_with_cache_timeout_and_failure() {
     let fleet = Fleet::start(1);
-    let s = setup(&fleet).await;
+    let s = fleet_setup(&fleet).await;
     let c = s.engine.commands();
     let mut t = Template::new("pick", "echo {{a}} {{slow}} {{bad}} {{masked}}");
     t.declared = vec![
@@ -419,7 +381,7 @@ async fn suggestions_come_from_the_host_with_cache_timeout_and_failure() {
 #[tokio::test]
 async fn a_template_job_records_its_values_history_counts_and_rerun_keeps_them() {
     let fleet = Fleet::start(2);
-    let s = setup(&fleet).await;
+    let s = fleet_setup(&fleet).await;
     let c = s.engine.commands();
     let mut t = Template::new("greet", "echo hello {{who}} {{times:1}}");
     t.declared = vec![Param {

@@ -1,7 +1,9 @@
 //! The job queue against real OpenSSH servers on 127.0.0.1 and a real SQLite file.
 
+mod common;
+
+use common::fleet_setup;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -9,50 +11,8 @@ use vmo_engine::jobs::log::Stream;
 use vmo_engine::jobs::{
     HostState, JobDetail, JobId, JobOptions, JobQuery, JobSpec, JobState, Origin,
 };
-use vmo_engine::ssh::{NoSecrets, SshSettings};
-use vmo_engine::{Engine, JobEvent, Paths, VmId};
+use vmo_engine::{Engine, JobEvent, VmId};
 use vmo_testkit::Fleet;
-
-struct Setup {
-    engine: Engine,
-    vms: Vec<VmId>,
-    dir: tempfile::TempDir,
-}
-
-async fn setup(fleet: &Fleet) -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = open(dir.path(), fleet).await;
-    engine
-        .inventory()
-        .import_apply(fleet.ssh_config(), None)
-        .await
-        .unwrap();
-    let all = engine.inventory().list().await.unwrap();
-    // In fleet order: host0, host1, ...
-    let vms = (0..fleet.hosts().len())
-        .map(|i| {
-            all.iter()
-                .find(|vm| vm.name == format!("host{i}"))
-                .unwrap()
-                .id
-        })
-        .collect();
-    Setup { engine, vms, dir }
-}
-
-async fn open(dir: &Path, fleet: &Fleet) -> Engine {
-    let settings = SshSettings {
-        known_hosts: fleet.known_hosts().to_path_buf(),
-        accept_new: false,
-        connect_timeout: Duration::from_secs(5),
-        keepalive: Duration::from_secs(30),
-        idle_expiry: Duration::from_secs(300),
-        agent_socket: None,
-    };
-    Engine::open_with(Paths::new(dir), &settings, Arc::new(NoSecrets))
-        .await
-        .unwrap()
-}
 
 fn spec(command: &str, targets: &[VmId], options: JobOptions) -> JobSpec {
     JobSpec {
@@ -99,7 +59,7 @@ fn pid_alive(pid: &str) -> bool {
 #[tokio::test]
 async fn a_job_records_hosts_output_states_and_events() {
     let fleet = Fleet::start(3);
-    let s = setup(&fleet).await;
+    let s = fleet_setup(&fleet).await;
     let mut events = s.engine.jobs().subscribe();
     let port2 = fleet.hosts()[2].port();
     let command = format!(
@@ -163,7 +123,7 @@ async fn a_job_records_hosts_output_states_and_events() {
 #[tokio::test]
 async fn the_job_concurrency_limit_holds_on_the_servers() {
     let fleet = Fleet::start(6);
-    let s = setup(&fleet).await;
+    let s = fleet_setup(&fleet).await;
     let mut events = s.engine.jobs().subscribe();
     // Every host is this machine: count the commands running at once in a shared dir.
     let shared = s.dir.path().join("running");
@@ -194,7 +154,7 @@ async fn the_job_concurrency_limit_holds_on_the_servers() {
 #[tokio::test]
 async fn two_jobs_on_one_host_take_turns() {
     let fleet = Fleet::start(1);
-    let s = setup(&fleet).await;
+    let s = fleet_setup(&fleet).await;
     let mut events = s.engine.jobs().subscribe();
     let spans = s.dir.path().join("spans");
     let command = format!(
@@ -241,7 +201,7 @@ async fn two_jobs_on_one_host_take_turns() {
 #[tokio::test]
 async fn cancelling_a_job_or_one_host_stops_the_remote_processes() {
     let fleet = Fleet::start(2);
-    let s = setup(&fleet).await;
+    let s = fleet_setup(&fleet).await;
     let mut events = s.engine.jobs().subscribe();
     let pids = s.dir.path().join("pids");
     std::fs::create_dir(&pids).unwrap();
@@ -335,7 +295,7 @@ async fn wait_for_pids(dir: &Path, n: usize) -> Vec<String> {
 #[tokio::test]
 async fn retry_runs_only_the_failed_hosts_again() {
     let fleet = Fleet::start(3);
-    let s = setup(&fleet).await;
+    let s = fleet_setup(&fleet).await;
     let mut events = s.engine.jobs().subscribe();
     fleet.stop_host(1);
     let job = s
@@ -401,7 +361,7 @@ async fn retry_runs_only_the_failed_hosts_again() {
 #[tokio::test]
 async fn a_failed_canary_or_failure_stops_the_rest() {
     let fleet = Fleet::start(4);
-    let s = setup(&fleet).await;
+    let s = fleet_setup(&fleet).await;
     let mut events = s.engine.jobs().subscribe();
     let port0 = fleet.hosts()[0].port();
     let canary = JobOptions {
@@ -472,7 +432,7 @@ async fn a_failed_canary_or_failure_stops_the_rest() {
 #[tokio::test]
 async fn a_timeout_stops_the_host_and_is_recorded() {
     let fleet = Fleet::start(1);
-    let s = setup(&fleet).await;
+    let s = fleet_setup(&fleet).await;
     let mut events = s.engine.jobs().subscribe();
     let options = JobOptions {
         timeout: Some(Duration::from_millis(500)),
@@ -498,7 +458,7 @@ async fn a_timeout_stops_the_host_and_is_recorded() {
 #[tokio::test]
 async fn output_over_the_cap_is_cut_with_a_visible_marker() {
     let fleet = Fleet::start(1);
-    let s = setup(&fleet).await;
+    let s = fleet_setup(&fleet).await;
     let mut events = s.engine.jobs().subscribe();
     s.engine.jobs().set_output_cap(1000);
     let job = s
@@ -540,7 +500,7 @@ async fn output_over_the_cap_is_cut_with_a_visible_marker() {
 #[tokio::test]
 async fn twenty_hosts_of_ten_thousand_lines_lose_and_reorder_nothing() {
     let fleet = Fleet::start(20);
-    let s = setup(&fleet).await;
+    let s = fleet_setup(&fleet).await;
     let (tx, mut rx) = mpsc::channel(64);
     let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
     let (job, results) = s

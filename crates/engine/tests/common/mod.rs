@@ -118,3 +118,46 @@ pub async fn connect_raw(engine: &Engine) -> sqlx::SqliteConnection {
         .await
         .unwrap()
 }
+
+/// An engine whose inventory holds a real sshd fleet (imported from its ssh config), with
+/// host keys checked against the fleet's known_hosts and no secrets.
+pub struct FleetSetup {
+    pub engine: Engine,
+    /// In fleet order: host0, host1, ...
+    pub vms: Vec<vmo_engine::VmId>,
+    pub dir: TempDir,
+}
+
+pub async fn fleet_setup(fleet: &vmo_testkit::Fleet) -> FleetSetup {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = vmo_engine::ssh::SshSettings {
+        known_hosts: fleet.known_hosts().to_path_buf(),
+        accept_new: false,
+        connect_timeout: std::time::Duration::from_secs(5),
+        keepalive: std::time::Duration::from_secs(30),
+        idle_expiry: std::time::Duration::from_secs(300),
+        agent_socket: None,
+    };
+    let engine = Engine::open_with(
+        Paths::new(dir.path()),
+        &settings,
+        std::sync::Arc::new(vmo_engine::ssh::NoSecrets),
+    )
+    .await
+    .unwrap();
+    engine
+        .inventory()
+        .import_apply(fleet.ssh_config(), None)
+        .await
+        .unwrap();
+    let all = engine.inventory().list().await.unwrap();
+    let vms = (0..fleet.hosts().len())
+        .map(|i| {
+            all.iter()
+                .find(|vm| vm.name == format!("host{i}"))
+                .unwrap()
+                .id
+        })
+        .collect();
+    FleetSetup { engine, vms, dir }
+}
