@@ -10,6 +10,7 @@ pub mod import;
 pub mod inventory;
 pub mod jobs;
 pub mod paths;
+pub mod settings;
 pub mod ssh_config;
 pub mod store;
 pub mod targets;
@@ -25,6 +26,7 @@ pub use import::{ImportAction, ImportPlan, ImportSummary, PlannedHost};
 pub use inventory::{Inventory, InventoryEvent};
 pub use jobs::{JobEvent, JobId, Jobs};
 pub use paths::Paths;
+pub use settings::Settings;
 pub use targets::resolve_target;
 pub use vm::{AuthMethod, Vm, VmDraft, VmId};
 
@@ -38,6 +40,7 @@ pub struct Engine {
     ssh: ssh::Ssh,
     jobs: Jobs,
     commands: Commands,
+    settings: Arc<tokio::sync::watch::Sender<Settings>>,
 }
 
 impl Engine {
@@ -78,6 +81,7 @@ impl Engine {
             ssh,
             jobs,
             commands,
+            settings: Arc::new(tokio::sync::watch::Sender::new(Settings::default())),
         })
     }
 
@@ -100,5 +104,23 @@ impl Engine {
     /// Templates, command history, suggestions and the palette's search.
     pub fn commands(&self) -> &Commands {
         &self.commands
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> Settings {
+        self.settings.borrow().clone()
+    }
+
+    /// Hears every settings change (the status monitor re-reads its interval from it).
+    pub fn subscribe_settings(&self) -> tokio::sync::watch::Receiver<Settings> {
+        self.settings.subscribe()
+    }
+
+    /// Puts `settings` in force at once. Persisting them is the front end's business.
+    pub fn apply_settings(&self, settings: Settings) -> Result<(), EngineError> {
+        self.jobs
+            .set_output_cap(settings.jobs.output_cap_mib.saturating_mul(1 << 20));
+        self.settings.send_replace(settings);
+        Ok(())
     }
 }

@@ -16,7 +16,7 @@ mod writer;
 
 pub use model::{
     HostState, JobDetail, JobHost, JobId, JobOptions, JobQuery, JobSpec, JobState, JobSummary,
-    Origin,
+    Origin, DEFAULT_JOB_CONCURRENCY,
 };
 pub use runner::{human_bytes, now_ms};
 pub use vmo_joblog as log;

@@ -113,10 +113,13 @@ pub struct JobOptions {
     pub canary: bool,
 }
 
+/// Hosts of one job running at once unless it says otherwise.
+pub const DEFAULT_JOB_CONCURRENCY: usize = 64;
+
 impl Default for JobOptions {
     fn default() -> Self {
         Self {
-            concurrency: 64,
+            concurrency: DEFAULT_JOB_CONCURRENCY,
             timeout: None,
             stop_on_failure: false,
             canary: false,
