@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod paths;
 pub mod settings;
 pub mod ssh_config;
+pub mod status;
 pub mod store;
 pub mod targets;
 pub mod vm;
@@ -27,6 +28,7 @@ pub use inventory::{Inventory, InventoryEvent};
 pub use jobs::{JobEvent, JobId, Jobs};
 pub use paths::Paths;
 pub use settings::Settings;
+pub use status::{Status, StatusChange};
 pub use targets::resolve_target;
 pub use vm::{AuthMethod, Vm, VmDraft, VmId};
 
@@ -40,6 +42,7 @@ pub struct Engine {
     ssh: ssh::Ssh,
     jobs: Jobs,
     commands: Commands,
+    status: Status,
     settings: Arc<tokio::sync::watch::Sender<Settings>>,
 }
 
@@ -75,13 +78,23 @@ impl Engine {
         )
         .await
         .map_err(|e| e.in_database(&database))?;
+        let settings = Arc::new(tokio::sync::watch::Sender::new(Settings::default()));
+        let status = Status::open(
+            store.pool().clone(),
+            inventory.clone(),
+            ssh.clone(),
+            settings.subscribe(),
+        )
+        .await
+        .map_err(|e| e.in_database(&database))?;
         Ok(Self {
             paths: Arc::new(paths),
             inventory,
             ssh,
             jobs,
             commands,
-            settings: Arc::new(tokio::sync::watch::Sender::new(Settings::default())),
+            status,
+            settings,
         })
     }
 
@@ -104,6 +117,11 @@ impl Engine {
     /// Templates, command history, suggestions and the palette's search.
     pub fn commands(&self) -> &Commands {
         &self.commands
+    }
+
+    /// Live VM status: probes, the fleet's status, history.
+    pub fn status(&self) -> &Status {
+        &self.status
     }
 
     /// The settings in force.
