@@ -150,13 +150,9 @@ pub fn parse(stdout: &[u8]) -> Result<Reading, ParseError> {
                 }
             }
             "meminfo" => meminfo.read(line),
-            "df" => {
-                // The header, then one row; old tools wrap a long device name onto a line
-                // of its own, so the row's words are gathered and read from the end.
-                if !std::mem::take(&mut df_header) {
-                    df_words.extend(line.split_whitespace());
-                }
-            }
+            // The header, then one row; old tools wrap a long device name onto a line of
+            // its own, so the row's words are gathered and read from the end.
+            "df" if !std::mem::take(&mut df_header) => df_words.extend(line.split_whitespace()),
             "uptime" => {
                 reading.uptime_secs = line
                     .split_whitespace()
