@@ -250,11 +250,10 @@ impl Status {
             self.apply(std::mem::take(&mut arrived)).await;
 
             let mut reload = false;
-            loop {
-                match inventory_events.try_recv() {
-                    Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) => reload = true,
-                    Err(_) => break,
-                }
+            while let Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) =
+                inventory_events.try_recv()
+            {
+                reload = true;
             }
             if reload {
                 match self.inner.inventory.list().await {
