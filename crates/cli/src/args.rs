@@ -36,6 +36,10 @@ pub enum Command {
     /// Exit status 0 only if the command succeeded on every host, 1 if it failed on any,
     /// 2 for a usage error. Ctrl-C stops the remote commands; a second Ctrl-C quits at once.
     Exec(ExecArgs),
+    /// Live status: one probe round (load, CPU, memory, disk, uptime, OS) over the chosen
+    /// VMs, all by default. Nothing is installed or written on them. Exit status 1 if any
+    /// chosen VM is offline.
+    Status(crate::status::StatusArgs),
     /// Job history: list, show, read, export and retry jobs (the app's and `vmo exec`'s).
     #[command(subcommand)]
     Job(JobCommand),

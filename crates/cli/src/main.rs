@@ -5,6 +5,7 @@ mod exec;
 mod job;
 mod output;
 mod select;
+mod status;
 mod template;
 mod vm;
 
@@ -67,6 +68,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let ran = match cli.command {
         Command::Vm(command) => vm::run(&engine, command, cli.ssh_config).await,
         Command::Exec(args) => exec::run(&engine, args).await,
+        Command::Status(args) => status::run(&engine, args).await,
         Command::Job(command) => job::run(&engine, command).await,
         Command::Template(command) => template::run(&engine, command).await,
         Command::History { json, limit } => template::history(&engine, json, limit).await,

@@ -2123,3 +2123,83 @@ fn a_database_locked_by_another_program_is_explained() {
     out.assert_code(0);
     assert!(out.stdout().contains("web-2"), "{out}");
 }
+
+#[test]
+fn status_probes_the_chosen_vms_as_a_table_or_json_and_fails_while_one_is_offline() {
+    let _machine = shared();
+    let fleet = Fleet::start(3);
+    let ctx = Ctx::with_fleet(&fleet);
+    let out = ctx.run(&["status"]);
+    out.assert_code(0);
+    let lines = out.stdout_lines();
+    assert!(
+        lines[0].starts_with("NAME") && lines[0].contains("LATENCY"),
+        "{out}"
+    );
+    assert_eq!(lines.len(), 4, "{out}");
+    for (i, line) in lines[1..].iter().enumerate() {
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(
+            &cells[..2],
+            [format!("host{i}").as_str(), "online"],
+            "{out}"
+        );
+        assert!(line.contains(" ms "), "{out}");
+    }
+
+    fleet.stop_host(1);
+    let out = ctx.run(&["status", "--json", "host0", "host1"]);
+    out.assert_code(1);
+    let rows: Value = serde_json::from_str(out.stdout().trim()).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{out}");
+    assert_eq!(rows[0]["name"], "host0");
+    assert_eq!(rows[0]["health"], "online");
+    // CPU busy from the previous run's reading (seconds ago).
+    assert!(rows[0]["cpu_pct"].is_number(), "{out}");
+    assert!(rows[0]["reading"]["memory"]["total"].as_u64().unwrap() > 0);
+    assert_eq!(rows[1]["health"], "offline");
+    assert_eq!(rows[1]["error"]["code"], "refused", "{out}");
+    let table = ctx.run(&["status", "--tag", "nosuchtag"]);
+    table.assert_code(2);
+    // The table names the reason; the other hosts stay online.
+    let out = ctx.run(&["status", "--all"]);
+    out.assert_code(1);
+    let host1 = out
+        .stdout_lines()
+        .into_iter()
+        .find(|l| l.starts_with("host1"))
+        .unwrap();
+    assert!(
+        host1.contains("offline") && host1.contains("refused"),
+        "{out}"
+    );
+    // One login per host per run: a round is one command over one connection.
+    assert_eq!(fleet.accepted_logins(0), 3);
+}
+
+#[test]
+fn status_watch_probes_again_over_the_same_connection() {
+    let _machine = shared();
+    let fleet = Fleet::start(1);
+    let ctx = Ctx::with_fleet(&fleet);
+    let mut child = ctx
+        .command(&["status", "--json", "--watch", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let rounds: Vec<Value> = (0..3)
+        .map(|_| serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap())
+        .collect();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(rounds.iter().all(|r| r[0]["health"] == "online"));
+    assert!(rounds[2][0]["cpu_pct"].is_number());
+    assert_eq!(
+        fleet.accepted_logins(0),
+        1,
+        "each round reused the connection"
+    );
+}

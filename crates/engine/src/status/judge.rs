@@ -7,6 +7,9 @@ use super::store::Sample;
 use crate::vm::VmId;
 use vmo_status::{Figures, Thresholds};
 
+/// CPU busy is computed against a previous reading at most this old.
+const CPU_DELTA_WITHIN_MS: i64 = 15 * 60_000;
+
 pub struct Judged {
     pub status: VmStatus,
     pub sample: Sample,
@@ -30,8 +33,12 @@ pub fn judge(
     let sample = match outcome {
         Ok((reading, took)) => {
             let latency = took.as_secs_f64() * 1000.0;
+            // Busy since the last reading, if it is recent enough to mean "now".
+            let recent = previous
+                .last_ok_ms
+                .is_some_and(|t| at_ms - t <= CPU_DELTA_WITHIN_MS);
             let cpu_pct = match (&reading.cpu_times, previous.reading.as_ref()) {
-                (Some(now), Some(before)) => before
+                (Some(now), Some(before)) if recent => before
                     .cpu_times
                     .and_then(|before| now.busy_pct_since(&before)),
                 _ => None,
@@ -191,6 +198,16 @@ mod tests {
         let still = judge(Some(&down.status), vm, "web", refused(), 5000, &t);
         assert_eq!(still.status.failures, 2);
         assert!(still.change.is_none());
+        // An old reading does not make a CPU figure: it would be a day's average.
+        let later = judge(
+            Some(&first.status),
+            vm,
+            "web",
+            ok(reading(900, 9000, 50)),
+            999_999_999,
+            &t,
+        );
+        assert_eq!(later.status.cpu_pct, None);
 
         // Back (disk cleaned up): online, failures reset, error gone.
         let back = judge(
