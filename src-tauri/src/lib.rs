@@ -8,6 +8,7 @@ pub mod events;
 pub mod job_watch;
 mod logging;
 mod preferences;
+mod status_watch;
 mod tray;
 mod window;
 
@@ -65,6 +66,9 @@ pub fn run() -> anyhow::Result<()> {
             attach_engine(&handle, engine.clone(), Some(ui.url()));
             let tray_ok = tray::install(&handle);
             job_watch::watch(&handle, engine.clone(), prefs);
+            status_watch::watch(&handle, engine.clone());
+            // Live status: probes start at once and go on with the window hidden.
+            tauri::async_runtime::block_on(async { engine.status().start_monitor() });
             // Jobs `vmo` runs meanwhile show live, tick the tray and notify like ours.
             if let Err(e) = tauri::async_runtime::block_on(engine.jobs().follow_other_processes()) {
                 tracing::warn!("other programs' jobs will show only after a reload: {e}");

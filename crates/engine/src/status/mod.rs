@@ -18,6 +18,7 @@ pub use model::{
     VmStatus,
 };
 pub use probe::PROBE_TIMEOUT;
+pub use vmo_status::{NoticeLimiter, Thresholds, Verdict};
 
 use crate::error::EngineError;
 use crate::inventory::Inventory;

@@ -1,0 +1,136 @@
+//! Desktop notifications as VMs change status: offline, back online, a threshold crossed
+//! (each as the settings allow), rate-limited so a flapping host or a network outage
+//! cannot bury the user (`vmo_status::NoticeLimiter`).
+
+use tauri::{AppHandle, Runtime};
+use tauri_plugin_notification::NotificationExt;
+use tokio::sync::broadcast::error::RecvError;
+use vmo_engine::settings::NotifySettings;
+use vmo_engine::status::{Health, StatusChange};
+use vmo_engine::status::{NoticeLimiter, Verdict};
+use vmo_engine::Engine;
+
+pub fn watch<R: Runtime>(app: &AppHandle<R>, engine: Engine) {
+    let mut changes = engine.status().subscribe();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let mut limiter = NoticeLimiter::default();
+        loop {
+            let change = match changes.recv().await {
+                Ok(change) => change,
+                Err(RecvError::Lagged(n)) => {
+                    tracing::debug!("{n} status changes came too fast to notify");
+                    continue;
+                }
+                Err(RecvError::Closed) => break,
+            };
+            let Some((title, body)) = notice(&change, &engine.settings().notify) else {
+                continue;
+            };
+            let now = vmo_engine::jobs::now_ms().max(0) as u64;
+            match limiter.check(&change.vm, now) {
+                Verdict::Show { held_back: 0 } => send(&app, &title, &body),
+                Verdict::Show { held_back } => send(
+                    &app,
+                    &title,
+                    &format!("{body}\n(+{held_back} more status changes not shown)"),
+                ),
+                Verdict::Hold => {}
+            }
+        }
+    });
+}
+
+fn send<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
+    if let Err(e) = app.notification().builder().title(title).body(body).show() {
+        tracing::debug!("notification not shown: {e}");
+    }
+}
+
+/// The notification a status change deserves, if any: (title, body). A VM's first probe
+/// (from unknown) is not news.
+pub fn notice(change: &StatusChange, wanted: &NotifySettings) -> Option<(String, String)> {
+    let name = &change.name;
+    let reason = change.reason.clone().unwrap_or_default();
+    match (change.from, change.to) {
+        (Health::Unknown, _) => None,
+        (_, Health::Offline) if wanted.vm_offline => Some((format!("{name} is offline"), reason)),
+        (Health::Offline, Health::Online | Health::Degraded) if wanted.vm_back_online => {
+            let body = if change.to == Health::Degraded {
+                format!("reachable again, degraded: {reason}")
+            } else {
+                "reachable again".to_string()
+            };
+            Some((format!("{name} is back online"), body))
+        }
+        (Health::Online | Health::Degraded, Health::Degraded)
+            if wanted.vm_threshold && !change.new_breaches.is_empty() =>
+        {
+            Some((format!("{name} is degraded"), reason))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vmo_engine::status::Metric;
+    use vmo_engine::VmId;
+
+    fn change(from: Health, to: Health, reason: &str, new: &[Metric]) -> StatusChange {
+        StatusChange {
+            vm: VmId(1),
+            name: "web-1".into(),
+            from,
+            to,
+            reason: (!reason.is_empty()).then(|| reason.to_string()),
+            new_breaches: new.to_vec(),
+        }
+    }
+
+    #[test]
+    fn offline_back_and_thresholds_as_the_settings_say() {
+        let all = NotifySettings::default();
+        let down = change(Health::Online, Health::Offline, "connection refused", &[]);
+        assert_eq!(
+            notice(&down, &all),
+            Some(("web-1 is offline".into(), "connection refused".into()))
+        );
+        let back = change(Health::Offline, Health::Online, "", &[]);
+        assert_eq!(notice(&back, &all).unwrap().0, "web-1 is back online");
+        let full = change(
+            Health::Online,
+            Health::Degraded,
+            "disk 95% ≥ 90%",
+            &[Metric::Disk],
+        );
+        assert_eq!(
+            notice(&full, &all),
+            Some(("web-1 is degraded".into(), "disk 95% ≥ 90%".into()))
+        );
+        // Recovering from degraded, or the first probe, is not worth a notification.
+        assert_eq!(
+            notice(&change(Health::Degraded, Health::Online, "", &[]), &all),
+            None
+        );
+        assert_eq!(
+            notice(&change(Health::Unknown, Health::Offline, "x", &[]), &all),
+            None
+        );
+        // Each toggle silences its kind only.
+        let quiet = NotifySettings {
+            vm_offline: false,
+            ..all
+        };
+        assert_eq!(notice(&down, &quiet), None);
+        assert!(notice(&back, &quiet).is_some());
+        let quiet = NotifySettings {
+            vm_threshold: false,
+            vm_back_online: false,
+            ..all
+        };
+        assert_eq!(notice(&full, &quiet), None);
+        assert_eq!(notice(&back, &quiet), None);
+    }
+}
