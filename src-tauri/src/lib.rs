@@ -68,7 +68,14 @@ pub fn run() -> anyhow::Result<()> {
             job_watch::watch(&handle, engine.clone(), prefs);
             status_watch::watch(&handle, engine.clone());
             // Live status: probes start at once and go on with the window hidden.
-            tauri::async_runtime::block_on(async { engine.status().start_monitor() });
+            // (`VMO_SIMULATE_STATUS=1`: simulated changes instead, for the UI benchmark.)
+            tauri::async_runtime::block_on(async {
+                if std::env::var_os(vmo_engine::status::SIMULATE_ENV).is_some() {
+                    engine.status().start_simulation();
+                } else {
+                    engine.status().start_monitor();
+                }
+            });
             // Jobs `vmo` runs meanwhile show live, tick the tray and notify like ours.
             if let Err(e) = tauri::async_runtime::block_on(engine.jobs().follow_other_processes()) {
                 tracing::warn!("other programs' jobs will show only after a reload: {e}");

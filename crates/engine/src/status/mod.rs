@@ -11,6 +11,7 @@
 mod judge;
 pub mod model;
 mod probe;
+mod simulate;
 pub mod store;
 
 pub use model::{
@@ -18,6 +19,7 @@ pub use model::{
     VmStatus,
 };
 pub use probe::PROBE_TIMEOUT;
+pub use simulate::SIMULATE_ENV;
 pub use vmo_status::{NoticeLimiter, Thresholds, Verdict};
 
 use crate::error::EngineError;
