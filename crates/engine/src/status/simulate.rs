@@ -63,7 +63,7 @@ fn simulated(vm: u64, round: u64, now: i64) -> VmStatus {
         });
         return status;
     }
-    let pct = |salt: u64| ((roll * 7 + salt * 13) % 100) as u64;
+    let pct = |salt: u64| (roll * 7 + salt * 13) % 100;
     status.latency_ms = Some(1 + (roll as u32 % 40));
     status.cpu_pct = Some(pct(1) as f64);
     status.reading = Some(Reading {
