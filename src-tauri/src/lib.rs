@@ -30,6 +30,8 @@ pub fn run() -> anyhow::Result<()> {
     let _log_guard = logging::init(&paths.log_dir());
     tracing::info!(data_dir = %paths.data_dir().display(), "starting VM Orchestrator");
 
+    let open_files = vmo_engine::raise_open_file_limit();
+    tracing::debug!(open_files, "open-file limit");
     let secrets = Arc::new(KeyringSecrets::new(KEYRING_SERVICE));
     let engine = tauri::async_runtime::block_on(Engine::open_with(
         paths.clone(),

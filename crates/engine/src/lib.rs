@@ -34,6 +34,19 @@ pub use vm::{AuthMethod, Vm, VmDraft, VmId};
 
 use std::sync::Arc;
 
+/// Raises this process's open-file limit to the hard limit (as Go programs do at start):
+/// one pooled SSH connection is one descriptor, and the usual soft limit of 1,024 would
+/// stop a fleet of a thousand VMs at its last few dozen. Returns the limit in force.
+pub fn raise_open_file_limit() -> u64 {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(e) => {
+            tracing::warn!("cannot raise the open-file limit: {e}");
+            rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(0, |(soft, _)| soft)
+        }
+    }
+}
+
 /// The one façade every front end calls. Cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
