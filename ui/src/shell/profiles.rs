@@ -2,7 +2,6 @@
 //! what happens to the jobs still running here), and creating one.
 
 use crate::shared::modal::Modal;
-use crate::shared::toast::use_toasts;
 use crate::UiContext;
 use dioxus::prelude::*;
 use vmo_engine::jobs::{JobQuery, JobState};
@@ -12,6 +11,11 @@ use vmo_engine::Engine;
 /// shell on that engine.
 #[derive(Clone)]
 pub struct ActiveEngine(pub Engine);
+
+/// Opens a profile (through the host) and re-mounts the shell on its engine; provided by
+/// the root component.
+#[derive(Clone, Copy)]
+pub struct SwitchProfile(pub Callback<String>);
 
 /// A switch waiting for the user's word: (to, jobs running here).
 #[derive(Clone, PartialEq)]
@@ -23,8 +27,7 @@ struct PendingSwitch {
 #[component]
 pub fn ProfileMenu() -> Element {
     let ctx = use_context::<UiContext>();
-    let active = use_context::<Signal<ActiveEngine>>();
-    let toasts = use_toasts();
+    let SwitchProfile(switch) = use_context::<SwitchProfile>();
     let mut open = use_signal(|| false);
     let mut pending = use_signal(|| None::<PendingSwitch>);
     let mut creating = use_signal(|| false);
@@ -35,10 +38,7 @@ pub fn ProfileMenu() -> Element {
         Vec::new()
     };
 
-    let switch_to = {
-        let ctx = ctx.clone();
-        move |name: String| switch(ctx.clone(), active, toasts, name)
-    };
+    let switch_to = move |name: String| switch.call(name);
     let ask = {
         let ctx = ctx.clone();
         let switch_to = switch_to.clone();
@@ -144,21 +144,6 @@ pub fn ProfileMenu() -> Element {
     }
 }
 
-/// Opens `name` through the host and re-mounts the shell on its engine.
-fn switch(
-    ctx: UiContext,
-    mut active: Signal<ActiveEngine>,
-    toasts: crate::shared::toast::Toasts,
-    name: String,
-) {
-    spawn(async move {
-        match ctx.profiles.switch(&name).await {
-            Ok(engine) => active.set(ActiveEngine(engine)),
-            Err(e) => toasts.error(format!("Cannot open profile {name}: {e}")),
-        }
-    });
-}
-
 async fn running_jobs(engine: &Engine) -> usize {
     let live = JobQuery {
         states: vec![JobState::Queued, JobState::Running],
@@ -172,20 +157,16 @@ fn NewProfile(on_close: EventHandler<()>, on_created: EventHandler<String>) -> E
     let ctx = use_context::<UiContext>();
     let mut name = use_signal(String::new);
     let mut error = use_signal(|| None::<String>);
-    let mut create = move || {
+    let create = use_callback(move |()| {
         let wanted = name().trim().to_owned();
         match ctx.profiles.create(&wanted) {
             Ok(()) => on_created.call(wanted),
             Err(e) => error.set(Some(e.field("name").unwrap_or(&e.message).to_owned())),
         }
-    };
+    });
     rsx! {
         Modal { title: "New profile", id: "profile-new-dialog", on_close: move |_| on_close.call(()),
-            form {
-                onsubmit: move |e| {
-                    e.prevent_default();
-                    create();
-                },
+            div {
                 div { class: "field",
                     label { r#for: "profile-name", "Name" }
                     input {
@@ -193,6 +174,11 @@ fn NewProfile(on_close: EventHandler<()>, on_created: EventHandler<String>) -> E
                         placeholder: "lab",
                         autofocus: true,
                         initial_value: "",
+                        onkeydown: move |e: KeyboardEvent| {
+                            if e.key() == Key::Enter {
+                                create.call(());
+                            }
+                        },
                         oninput: move |e: FormEvent| {
                             name.set(e.value());
                             error.set(vmo_engine::paths::check_profile_name(e.value().trim()).err().map(|e| e.message));
@@ -209,7 +195,7 @@ fn NewProfile(on_close: EventHandler<()>, on_created: EventHandler<String>) -> E
                 }
                 div { class: "modal-foot",
                     button { r#type: "button", class: "button", onclick: move |_| on_close.call(()), "Cancel" }
-                    button { r#type: "submit", class: "button primary", id: "profile-create", "Create and switch" }
+                    button { r#type: "button", class: "button primary", id: "profile-create", onclick: move |_| create.call(()), "Create and switch" }
                 }
             }
         }
