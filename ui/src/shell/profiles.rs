@@ -41,11 +41,9 @@ pub fn ProfileMenu() -> Element {
     let switch_to = move |name: String| switch.call(name);
     let ask = {
         let ctx = ctx.clone();
-        let switch_to = switch_to.clone();
         move |name: String| {
             open.set(false);
             let engine = ctx.engine.clone();
-            let switch_to = switch_to.clone();
             spawn(async move {
                 let running = running_jobs(&engine).await;
                 if running == 0 {
@@ -118,10 +116,8 @@ pub fn ProfileMenu() -> Element {
                             class: "button primary",
                             id: "profile-switch-confirm",
                             onclick: {
-                                let switch_to = switch_to.clone();
                                 move |_| {
                                     pending.set(None);
-                                    let switch_to = switch_to.clone();
                                     switch_to(p.to.clone());
                                 }
                             },
@@ -135,7 +131,6 @@ pub fn ProfileMenu() -> Element {
                     on_close: move |_| creating.set(false),
                     on_created: move |name: String| {
                         creating.set(false);
-                        let switch_to = switch_to.clone();
                         switch_to(name);
                     },
                 }

@@ -1,4 +1,6 @@
 //! The engine's settings by section. Each field names the engine field whose error it shows.
+// `Ok(s.field = parse(raw)?)` keeps each setter on one line: the unit is the point.
+#![allow(clippy::unit_arg)]
 
 use super::fields::{number, optional, tags, whole, Setter, SettingCheck, SettingField, Toggle};
 use crate::UiContext;
