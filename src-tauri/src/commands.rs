@@ -25,32 +25,32 @@ pub fn ui_address(state: State<'_, AppState>) -> CommandResult<String> {
 
 #[tauri::command]
 pub async fn vm_list(state: State<'_, AppState>) -> CommandResult<Vec<Vm>> {
-    state.engine.inventory().list().await
+    state.engine().inventory().list().await
 }
 
 #[tauri::command]
 pub async fn vm_get(state: State<'_, AppState>, id: VmId) -> CommandResult<Vm> {
-    state.engine.inventory().get(id).await
+    state.engine().inventory().get(id).await
 }
 
 #[tauri::command]
 pub async fn vm_create(state: State<'_, AppState>, draft: VmDraft) -> CommandResult<Vm> {
-    state.engine.inventory().create(draft).await
+    state.engine().inventory().create(draft).await
 }
 
 #[tauri::command]
 pub async fn vm_update(state: State<'_, AppState>, id: VmId, draft: VmDraft) -> CommandResult<Vm> {
-    state.engine.inventory().update(id, draft).await
+    state.engine().inventory().update(id, draft).await
 }
 
 #[tauri::command]
 pub async fn vm_delete(state: State<'_, AppState>, ids: Vec<VmId>) -> CommandResult<()> {
-    state.engine.inventory().delete(&ids).await
+    state.engine().inventory().delete(&ids).await
 }
 
 #[tauri::command]
 pub async fn vm_duplicate(state: State<'_, AppState>, id: VmId) -> CommandResult<Vm> {
-    state.engine.inventory().duplicate(id).await
+    state.engine().inventory().duplicate(id).await
 }
 
 /// `path`: the ssh config to read; the user's `~/.ssh/config` when absent.
@@ -60,7 +60,7 @@ pub async fn vm_import_preview(
     path: Option<PathBuf>,
 ) -> CommandResult<ImportPlan> {
     let path = config_path(path)?;
-    state.engine.inventory().import_preview(&path).await
+    state.engine().inventory().import_preview(&path).await
 }
 
 /// `only`: aliases to import (as ticked in a preview); every host when absent.
@@ -72,7 +72,7 @@ pub async fn vm_import_apply(
 ) -> CommandResult<ImportSummary> {
     let path = config_path(path)?;
     state
-        .engine
+        .engine()
         .inventory()
         .import_apply(&path, only.as_deref())
         .await
@@ -90,7 +90,7 @@ pub async fn vm_test(
     state: State<'_, AppState>,
     ids: Vec<VmId>,
 ) -> CommandResult<Vec<ConnectionTest>> {
-    let inventory = state.engine.inventory().list().await?;
+    let inventory = state.engine().inventory().list().await?;
     let mut chosen = Vec::new();
     for id in &ids {
         let vm = inventory
@@ -100,7 +100,7 @@ pub async fn vm_test(
         chosen.push(vm.clone());
     }
     let tests = chosen.iter().map(|vm| {
-        let ssh = state.engine.ssh().clone();
+        let ssh = state.engine().ssh().clone();
         let target = resolve_target(vm, &inventory);
         let name = vm.name.clone();
         async move {
@@ -122,7 +122,7 @@ pub fn host_key_trust(
     always: bool,
 ) -> CommandResult<()> {
     state
-        .engine
+        .engine()
         .ssh()
         .host_keys()
         .trust(&key, always)
@@ -145,7 +145,7 @@ pub async fn host_keys_scan(
     state: State<'_, AppState>,
     ids: Vec<VmId>,
 ) -> CommandResult<Vec<VmKeyScan>> {
-    let inventory = state.engine.inventory().list().await?;
+    let inventory = state.engine().inventory().list().await?;
     let mut chosen = Vec::new();
     let mut targets = Vec::new();
     let mut unresolved = Vec::new();
@@ -167,7 +167,7 @@ pub async fn host_keys_scan(
         }
     }
     let mut scans: Vec<VmKeyScan> = state
-        .engine
+        .engine()
         .ssh()
         .scan_host_keys(targets)
         .await
@@ -193,7 +193,7 @@ pub fn host_keys_trust(
     always: bool,
 ) -> CommandResult<usize> {
     state
-        .engine
+        .engine()
         .ssh()
         .host_keys()
         .trust_all(&keys, always)
@@ -208,14 +208,14 @@ pub async fn host_key_replace(
     id: VmId,
     change: ChangedKey,
 ) -> CommandResult<()> {
-    let inventory = state.engine.inventory().list().await?;
+    let inventory = state.engine().inventory().list().await?;
     let vm = inventory
         .iter()
         .find(|vm| vm.id == id)
         .ok_or_else(|| EngineError::not_found(format!("VM #{id}")))?;
     let target = resolve_target(vm, &inventory)?;
     state
-        .engine
+        .engine()
         .ssh()
         .replace_host_key(&target, &change)
         .await
@@ -238,12 +238,12 @@ pub async fn job_list(
         text,
         limit,
     };
-    state.engine.jobs().list(&query).await
+    state.engine().jobs().list(&query).await
 }
 
 #[tauri::command]
 pub async fn job_get(state: State<'_, AppState>, id: JobId) -> CommandResult<JobDetail> {
-    state.engine.jobs().detail(id).await
+    state.engine().jobs().detail(id).await
 }
 
 /// Queues `command` on the VMs `targets`; it starts as soon as its hosts' turns come.
@@ -258,7 +258,7 @@ pub async fn job_submit(
     let target_label = match target_label {
         Some(label) => label,
         None => {
-            let inventory = state.engine.inventory().list().await?;
+            let inventory = state.engine().inventory().list().await?;
             let names: Vec<&str> = targets
                 .iter()
                 .filter_map(|id| inventory.iter().find(|vm| vm.id == *id))
@@ -276,13 +276,13 @@ pub async fn job_submit(
         retry_of: None,
         template: None,
     };
-    state.engine.jobs().submit(spec).await
+    state.engine().jobs().submit(spec).await
 }
 
 /// Cancels a job, or with `host` (its index in the job) only that host.
 #[tauri::command]
 pub async fn job_cancel(state: State<'_, AppState>, id: JobId) -> CommandResult<()> {
-    state.engine.jobs().cancel(id).await
+    state.engine().jobs().cancel(id).await
 }
 
 #[tauri::command]
@@ -291,7 +291,7 @@ pub async fn job_cancel_host(
     id: JobId,
     host: u32,
 ) -> CommandResult<()> {
-    state.engine.jobs().cancel_host(id, host).await
+    state.engine().jobs().cancel_host(id, host).await
 }
 
 /// Runs a finished job again as a new job: every host, or with `failed_only` those that
@@ -303,9 +303,9 @@ pub async fn job_retry(
     failed_only: bool,
 ) -> CommandResult<JobSummary> {
     let spec = state
-        .engine
+        .engine()
         .jobs()
         .rerun_spec(id, failed_only, Origin::App)
         .await?;
-    state.engine.jobs().submit(spec).await
+    state.engine().jobs().submit(spec).await
 }

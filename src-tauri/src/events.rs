@@ -1,7 +1,7 @@
 //! Engine events re-emitted as Tauri events, for any webview listener.
 
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, Runtime};
+use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio::sync::broadcast::error::RecvError;
 use vmo_engine::jobs::{JobHost, JobId, JobState, JobSummary};
 use vmo_engine::{Engine, JobEvent};
@@ -52,12 +52,24 @@ pub struct JobOutput {
     pub bytes: usize,
 }
 
+/// Whether `profile` is the one the window shows: a background profile's events stay
+/// off the window's channel, so listeners never mix two inventories' ids.
+fn is_active<R: Runtime>(app: &AppHandle<R>, profile: &str) -> bool {
+    app.try_state::<crate::AppState>()
+        .is_none_or(|state| state.engine().profile() == profile)
+}
+
 pub fn forward_jobs<R: Runtime>(app: &AppHandle<R>, engine: &Engine) {
     let mut events = engine.jobs().subscribe();
     let app = app.clone();
+    let profile = engine.profile().to_owned();
     tauri::async_runtime::spawn(async move {
         loop {
-            let (name, sent) = match events.recv().await {
+            let event = events.recv().await;
+            if event.is_ok() && !is_active(&app, &profile) {
+                continue;
+            }
+            let (name, sent) = match event {
                 Ok(JobEvent::Output { job, chunks }) => {
                     let output = JobOutput {
                         job,
@@ -101,9 +113,11 @@ pub fn forward_jobs<R: Runtime>(app: &AppHandle<R>, engine: &Engine) {
 pub fn forward_inventory<R: Runtime>(app: &AppHandle<R>, engine: &Engine) {
     let mut changes = engine.inventory().subscribe();
     let app = app.clone();
+    let profile = engine.profile().to_owned();
     tauri::async_runtime::spawn(async move {
         loop {
             match changes.recv().await {
+                Ok(_) if !is_active(&app, &profile) => {}
                 Ok(event) => {
                     if let Err(err) = app.emit(INVENTORY_CHANGED, &event) {
                         tracing::warn!("cannot emit {INVENTORY_CHANGED}: {err}");

@@ -8,10 +8,12 @@ use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
 use tokio::sync::broadcast::error::RecvError;
 use vmo_engine::jobs::{JobQuery, JobState, JobSummary};
+use vmo_engine::settings::NotifySettings;
 use vmo_engine::{Engine, JobEvent};
-use vmo_ui::{Notifications, Preferences};
 
-pub fn watch<R: Runtime>(app: &AppHandle<R>, engine: Engine, prefs: Arc<dyn Preferences>) {
+/// Follows one profile's engine: every open profile has its own watch, so a background
+/// profile's jobs still tick the tray and notify (their titles name the profile).
+pub fn watch<R: Runtime>(app: &AppHandle<R>, engine: Engine) {
     let mut events = engine.jobs().subscribe();
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
@@ -22,14 +24,16 @@ pub fn watch<R: Runtime>(app: &AppHandle<R>, engine: Engine, prefs: Arc<dyn Pref
                 }
                 Ok(JobEvent::Finished { job, previous }) => {
                     update_tray(&app, &engine).await;
-                    if let Some((title, body)) = notice(&job, previous, prefs.notifications()) {
-                        notify(&app, &title, &body);
+                    let wanted = engine.settings().notify;
+                    if let Some((title, body)) = notice(&job, previous, wanted) {
+                        notify(&app, &titled(&engine, title), &body);
                     }
                 }
                 // Failing to keep a record is the app's own failure: said as it happens.
                 Ok(JobEvent::RecordingFailed { job, message }) => {
-                    if prefs.notifications().failed {
-                        notify(&app, &format!("Job {job}: output not recorded"), &message);
+                    if engine.settings().notify.job_failed {
+                        let title = titled(&engine, format!("Job {job}: output not recorded"));
+                        notify(&app, &title, &message);
                     }
                 }
                 Ok(_) => {}
@@ -40,18 +44,40 @@ pub fn watch<R: Runtime>(app: &AppHandle<R>, engine: Engine, prefs: Arc<dyn Pref
     });
 }
 
-async fn update_tray<R: Runtime>(app: &AppHandle<R>, engine: &Engine) {
+/// A notification's title, naming the profile unless it is the default one.
+pub(crate) fn titled(engine: &Engine, title: String) -> String {
+    if engine.paths().is_default_profile() {
+        title
+    } else {
+        format!("{}: {title}", engine.profile())
+    }
+}
+
+/// Queued or running jobs of `engine`'s profile.
+pub async fn live_jobs(engine: &Engine) -> Result<usize, vmo_engine::EngineError> {
     let live = JobQuery {
         states: vec![JobState::Queued, JobState::Running],
         ..Default::default()
     };
-    let running = match engine.jobs().list(&live).await {
-        Ok(jobs) => jobs.len(),
-        Err(e) => {
-            tracing::warn!("cannot count running jobs: {e}");
-            return;
-        }
+    Ok(engine.jobs().list(&live).await?.len())
+}
+
+/// The tray counts the jobs of every open profile.
+async fn update_tray<R: Runtime>(app: &AppHandle<R>, engine: &Engine) {
+    let engines = match app.try_state::<Arc<crate::profiles::OpenProfiles>>() {
+        Some(open) => open.engines(),
+        None => vec![engine.clone()],
     };
+    let mut running = 0;
+    for engine in &engines {
+        match live_jobs(engine).await {
+            Ok(n) => running += n,
+            Err(e) => {
+                tracing::warn!("cannot count running jobs: {e}");
+                return;
+            }
+        }
+    }
     if let Some(tray) = app.try_state::<TrayJobs<R>>() {
         tray.show_running(running);
     }
@@ -61,7 +87,7 @@ async fn update_tray<R: Runtime>(app: &AppHandle<R>, engine: &Engine) {
 pub fn notice(
     job: &JobSummary,
     previous: Option<JobState>,
-    wanted: Notifications,
+    wanted: NotifySettings,
 ) -> Option<(String, String)> {
     let what = format!("{} on {}", job.command, job.target_label);
     let failed_before = matches!(
@@ -69,18 +95,18 @@ pub fn notice(
         Some(JobState::Failed | JobState::TimedOut | JobState::Interrupted)
     );
     match job.state {
-        JobState::Succeeded if failed_before && wanted.recovered => Some((
+        JobState::Succeeded if failed_before && wanted.job_recovered => Some((
             format!("Job {} succeeded again", job.id),
             format!(
                 "{what}: all {} hosts fine; the previous run had failed",
                 job.hosts_total
             ),
         )),
-        JobState::Succeeded if wanted.succeeded => Some((
+        JobState::Succeeded if wanted.job_succeeded => Some((
             format!("Job {} succeeded", job.id),
             format!("{what}: all {} hosts fine", job.hosts_total),
         )),
-        JobState::Failed | JobState::TimedOut if wanted.failed => Some((
+        JobState::Failed | JobState::TimedOut if wanted.job_failed => Some((
             format!(
                 "Job {} {}",
                 job.id,
@@ -137,7 +163,7 @@ mod tests {
 
     #[test]
     fn notices_follow_the_outcome_and_the_toggles() {
-        let all = Notifications::default();
+        let all = NotifySettings::default();
         let (title, body) = notice(&job(JobState::Failed, 2), None, all).unwrap();
         assert_eq!(title, "Job #7 failed");
         assert_eq!(
@@ -159,10 +185,11 @@ mod tests {
         // Cancelled by the user: nothing to tell them.
         assert!(notice(&job(JobState::Cancelled, 1), None, all).is_none());
 
-        let only_failures = Notifications {
-            succeeded: false,
-            failed: true,
-            recovered: false,
+        let only_failures = NotifySettings {
+            job_succeeded: false,
+            job_failed: true,
+            job_recovered: false,
+            ..NotifySettings::default()
         };
         assert!(notice(&job(JobState::Succeeded, 3), None, only_failures).is_none());
         assert!(notice(
@@ -173,10 +200,11 @@ mod tests {
         .is_none());
         assert!(notice(&job(JobState::Failed, 0), None, only_failures).is_some());
         // Recovery notices stay on when plain successes are off.
-        let recoveries = Notifications {
-            succeeded: false,
-            failed: false,
-            recovered: true,
+        let recoveries = NotifySettings {
+            job_succeeded: false,
+            job_failed: false,
+            job_recovered: true,
+            ..NotifySettings::default()
         };
         assert!(notice(
             &job(JobState::Succeeded, 3),

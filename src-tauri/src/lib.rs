@@ -8,6 +8,7 @@ pub mod events;
 pub mod job_watch;
 mod logging;
 mod preferences;
+mod profiles;
 mod status_watch;
 mod tray;
 mod window;
@@ -15,30 +16,44 @@ mod window;
 use anyhow::Context as _;
 use std::sync::Arc;
 use tauri::Manager;
-use vmo_engine::ssh::{KeyringSecrets, SshSettings, KEYRING_SERVICE};
+use vmo_engine::ssh::{KeyringSecrets, KEYRING_SERVICE};
 use vmo_engine::{Engine, Paths};
 
 /// What every command handler can reach.
 pub struct AppState {
-    pub engine: Engine,
+    /// The active profile's engine (switching profiles replaces it).
+    engine: std::sync::RwLock<Engine>,
     /// The UI page's address, with its secret; handed only to the bundled bootstrap page.
     pub ui_address: Option<String>,
 }
 
-pub fn run() -> anyhow::Result<()> {
-    let paths = Paths::from_env()?;
-    let _log_guard = logging::init(&paths.log_dir());
-    tracing::info!(data_dir = %paths.data_dir().display(), "starting VM Orchestrator");
+impl AppState {
+    pub fn new(engine: Engine, ui_address: Option<String>) -> Self {
+        Self {
+            engine: std::sync::RwLock::new(engine),
+            ui_address,
+        }
+    }
 
+    /// The active profile's engine.
+    pub fn engine(&self) -> Engine {
+        self.engine
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn set_engine(&self, engine: Engine) {
+        *self.engine.write().unwrap_or_else(|e| e.into_inner()) = engine;
+    }
+}
+
+pub fn run() -> anyhow::Result<()> {
+    let root = Paths::from_env()?;
+    let _log_guard = logging::init(&root.log_dir());
+    tracing::info!(data_dir = %root.root_dir().display(), "starting VM Orchestrator");
     let open_files = vmo_engine::raise_open_file_limit();
     tracing::debug!(open_files, "open-file limit");
-    let secrets = Arc::new(KeyringSecrets::new(KEYRING_SERVICE));
-    let engine = tauri::async_runtime::block_on(Engine::open_with(
-        paths.clone(),
-        &SshSettings::from_env(),
-        secrets,
-    ))
-    .context("cannot open the inventory")?;
 
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::default().build())
@@ -47,42 +62,44 @@ pub fn run() -> anyhow::Result<()> {
         .invoke_handler(invoke_handler())
         .setup(move |app| {
             let handle = app.handle().clone();
-            let prefs: Arc<dyn vmo_ui::Preferences> =
-                Arc::new(preferences::StorePreferences::open(
-                    &handle,
-                    &paths.data_dir().join("settings.json"),
-                )?);
-            engine
-                .jobs()
-                .set_output_cap(prefs.output_cap_mib().saturating_mul(1 << 20));
+            let store = Arc::new(preferences::StorePreferences::open(
+                &handle,
+                &root.settings_file(),
+            )?);
+            let secrets = Arc::new(KeyringSecrets::new(KEYRING_SERVICE));
+            let open = profiles::OpenProfiles::new(handle.clone(), &root, secrets, store.clone());
+            handle.manage(open.clone());
+            // The profile used last; if it cannot be opened, the default one (said loudly).
+            let last = open.last_used();
+            let engine = match tauri::async_runtime::block_on(open.open(&last)) {
+                Ok(engine) => engine,
+                Err(e) if last != vmo_engine::paths::DEFAULT_PROFILE => {
+                    tracing::warn!("cannot open profile {last} ({e}); opening the default one");
+                    tauri::async_runtime::block_on(open.open(vmo_engine::paths::DEFAULT_PROFILE))
+                        .context("cannot open the inventory")?
+                }
+                Err(e) => {
+                    return Err(anyhow::Error::new(e)
+                        .context("cannot open the inventory")
+                        .into())
+                }
+            };
+            let prefs: Arc<dyn vmo_ui::Preferences> = store;
             let ui = tauri::async_runtime::block_on(vmo_ui::UiServer::start(
                 "VM Orchestrator",
                 vmo_ui::make_dom(vmo_ui::UiContext {
                     engine: engine.clone(),
-                    prefs: prefs.clone(),
+                    prefs,
                     desktop: Arc::new(desktop::Dialogs {
                         app: handle.clone(),
                     }),
+                    profiles: Arc::new(profiles::Host(open.clone(), engine.clone())),
                 }),
             ))?;
-            attach_engine(&handle, engine.clone(), Some(ui.url()));
+            handle.manage(AppState::new(engine.clone(), Some(ui.url())));
             let tray_ok = tray::install(&handle);
-            job_watch::watch(&handle, engine.clone(), prefs);
-            status_watch::watch(&handle, engine.clone());
-            // Live status: probes start at once and go on with the window hidden.
-            // (`VMO_SIMULATE_STATUS=1`: simulated changes instead, for the UI benchmark.)
-            tauri::async_runtime::block_on(async {
-                if std::env::var_os(vmo_engine::status::SIMULATE_ENV).is_some() {
-                    engine.status().start_simulation();
-                } else {
-                    engine.status().start_monitor();
-                }
-            });
-            // Jobs `vmo` runs meanwhile show live, tick the tray and notify like ours.
-            if let Err(e) = tauri::async_runtime::block_on(engine.jobs().follow_other_processes()) {
-                tracing::warn!("other programs' jobs will show only after a reload: {e}");
-            }
             window::create_main(&handle, &ui.origin(), tray_ok)?;
+            open.activate(&engine);
             Ok(())
         })
         .build(tauri::generate_context!())
@@ -99,7 +116,7 @@ pub fn attach_engine<R: tauri::Runtime>(
 ) {
     events::forward_inventory(app, &engine);
     events::forward_jobs(app, &engine);
-    app.manage(AppState { engine, ui_address });
+    app.manage(AppState::new(engine, ui_address));
 }
 
 /// Every command the window may call. Public so tests can mount it on a mock app.

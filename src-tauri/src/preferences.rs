@@ -1,21 +1,27 @@
-//! User preferences kept with tauri-plugin-store in `settings.json` in the data directory.
+//! What the app keeps with tauri-plugin-store in `settings.json` at the root data
+//! directory: the UI's own preferences (theme, dashboard layout) under flat keys, and the
+//! engine's `Settings` as one object under `"settings"` (which `vmo` reads from the same
+//! file). Settings are app-wide: every profile shares them.
 
 use serde::de::DeserializeOwned;
 use std::path::Path;
 use std::sync::Arc;
 use tauri::{AppHandle, Wry};
 use tauri_plugin_store::{Store, StoreExt};
-use vmo_ui::{Notifications, Preferences, Theme, DEFAULT_GUARDED_TAGS};
+use vmo_engine::settings::STORE_KEY;
+use vmo_engine::Settings;
+use vmo_ui::{Preferences, Theme};
 
 const THEME: &str = "theme";
-const NOTIFY_SUCCEEDED: &str = "notify_succeeded";
-const NOTIFY_FAILED: &str = "notify_failed";
-const NOTIFY_RECOVERED: &str = "notify_recovered";
-const OUTPUT_CAP_MIB: &str = "output_cap_mib";
-const GUARDED_TAGS: &str = "guarded_tags";
-
-/// Output kept per job host unless the user chose otherwise.
-pub const DEFAULT_OUTPUT_CAP_MIB: u64 = vmo_engine::jobs::DEFAULT_OUTPUT_CAP >> 20;
+const DASHBOARD_LAYOUT: &str = "dashboard_layout";
+/// Keys of the store from before `"settings"`, removed once carried over.
+const OLD_KEYS: &[&str] = &[
+    "output_cap_mib",
+    "guarded_tags",
+    "notify_succeeded",
+    "notify_failed",
+    "notify_recovered",
+];
 
 pub struct StorePreferences {
     store: Arc<Store<Wry>>,
@@ -35,11 +41,33 @@ impl StorePreferences {
             .and_then(|v| serde_json::from_value(v).ok())
     }
 
-    fn set(&self, values: &[(&str, serde_json::Value)]) -> Result<(), String> {
-        for (key, value) in values {
-            self.store.set(*key, value.clone());
-        }
+    fn set(&self, key: &str, value: serde_json::Value) -> Result<(), String> {
+        self.store.set(key, value);
         self.store.save().map_err(|e| e.to_string())
+    }
+
+    /// The engine settings kept here (bad values replaced by defaults, each logged); the
+    /// old flat keys are carried over once and removed.
+    pub fn load_settings(&self) -> Settings {
+        let contents = serde_json::Value::Object(self.store.entries().into_iter().collect());
+        let (settings, warnings) = Settings::from_store(&contents);
+        for w in warnings {
+            tracing::warn!("settings: {w}");
+        }
+        if !self.store.has(STORE_KEY) {
+            for key in OLD_KEYS {
+                self.store.delete(key);
+            }
+            if let Err(e) = self.save_settings(&settings) {
+                tracing::warn!("cannot save the settings: {e}");
+            }
+        }
+        settings
+    }
+
+    pub fn save_settings(&self, settings: &Settings) -> Result<(), String> {
+        let value = serde_json::to_value(settings).map_err(|e| e.to_string())?;
+        self.set(STORE_KEY, value)
     }
 }
 
@@ -51,50 +79,14 @@ impl Preferences for StorePreferences {
     }
 
     fn set_theme(&self, theme: Theme) -> Result<(), String> {
-        self.set(&[(THEME, theme.as_str().into())])
+        self.set(THEME, theme.as_str().into())
     }
 
-    fn notifications(&self) -> Notifications {
-        let d = Notifications::default();
-        Notifications {
-            succeeded: self.get(NOTIFY_SUCCEEDED).unwrap_or(d.succeeded),
-            failed: self.get(NOTIFY_FAILED).unwrap_or(d.failed),
-            recovered: self.get(NOTIFY_RECOVERED).unwrap_or(d.recovered),
-        }
+    fn dashboard_layout(&self) -> Option<Vec<String>> {
+        self.get(DASHBOARD_LAYOUT)
     }
 
-    fn set_notifications(&self, n: Notifications) -> Result<(), String> {
-        self.set(&[
-            (NOTIFY_SUCCEEDED, n.succeeded.into()),
-            (NOTIFY_FAILED, n.failed.into()),
-            (NOTIFY_RECOVERED, n.recovered.into()),
-        ])
-    }
-
-    fn output_cap_mib(&self) -> u64 {
-        self.get::<u64>(OUTPUT_CAP_MIB)
-            .filter(|mib| *mib > 0)
-            .unwrap_or(DEFAULT_OUTPUT_CAP_MIB)
-    }
-
-    fn set_output_cap_mib(&self, mib: u64) -> Result<(), String> {
-        if mib == 0 {
-            return Err("the output cap must be at least 1 MiB".into());
-        }
-        self.set(&[(OUTPUT_CAP_MIB, mib.into())])
-    }
-
-    fn guarded_tags(&self) -> Vec<String> {
-        self.get::<Vec<String>>(GUARDED_TAGS)
-            .unwrap_or_else(|| DEFAULT_GUARDED_TAGS.iter().map(|t| t.to_string()).collect())
-    }
-
-    fn set_guarded_tags(&self, tags: Vec<String>) -> Result<(), String> {
-        let tags: Vec<String> = tags
-            .into_iter()
-            .map(|t| t.trim().to_lowercase())
-            .filter(|t| !t.is_empty())
-            .collect();
-        self.set(&[(GUARDED_TAGS, tags.into())])
+    fn set_dashboard_layout(&self, widgets: Vec<String>) -> Result<(), String> {
+        self.set(DASHBOARD_LAYOUT, widgets.into())
     }
 }

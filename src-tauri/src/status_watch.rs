@@ -27,6 +27,7 @@ pub fn watch<R: Runtime>(app: &AppHandle<R>, engine: Engine) {
             let Some((title, body)) = notice(&change, &engine.settings().notify) else {
                 continue;
             };
+            let title = crate::job_watch::titled(&engine, title);
             let now = vmo_engine::jobs::now_ms().max(0) as u64;
             match limiter.check(&change.vm, now) {
                 Verdict::Show { held_back: 0 } => send(&app, &title, &body),

@@ -30,10 +30,18 @@ pub fn install<R: Runtime>(app: &AppHandle<R>) -> bool {
 /// The tray's running-job line and tooltip, kept to update as jobs come and go.
 pub struct TrayJobs<R: Runtime> {
     item: MenuItem<R>,
+    profile: MenuItem<R>,
     tray: TrayIcon<R>,
 }
 
 impl<R: Runtime> TrayJobs<R> {
+    /// The menu's first line names the profile the window shows (jobs count all).
+    pub fn show_profile(&self, profile: &str) {
+        if let Err(e) = self.profile.set_text(format!("Profile: {profile}")) {
+            tracing::warn!("cannot update the tray menu: {e}");
+        }
+    }
+
     pub fn show_running(&self, running: usize) {
         let text = running_text(running);
         if let Err(e) = self.item.set_text(&text) {
@@ -55,11 +63,12 @@ pub fn running_text(running: usize) -> String {
 }
 
 fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    let profile = MenuItem::with_id(app, "profile", "Profile: default", false, None::<&str>)?;
     let jobs = MenuItem::with_id(app, "jobs", running_text(0), false, None::<&str>)?;
     let show = MenuItem::with_id(app, "show", "Show window", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
     let separator = PredefinedMenuItem::separator(app)?;
-    let menu = Menu::with_items(app, &[&jobs, &separator, &show, &quit])?;
+    let menu = Menu::with_items(app, &[&profile, &jobs, &separator, &show, &quit])?;
     let mut tray = TrayIconBuilder::with_id("main")
         .tooltip("VM Orchestrator")
         .menu(&menu)
@@ -75,7 +84,11 @@ fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         tray = tray.icon(icon.clone());
     }
     let tray = tray.build(app)?;
-    app.manage(TrayJobs { item: jobs, tray });
+    app.manage(TrayJobs {
+        item: jobs,
+        profile,
+        tray,
+    });
     Ok(())
 }
 

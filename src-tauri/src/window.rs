@@ -49,6 +49,15 @@ fn is_own_page(url: &url::Url, ui_origin: &str) -> bool {
         || (url.scheme() == "http" && url.host_str() == Some("tauri.localhost"))
 }
 
+/// The window title names the active profile: "VM Orchestrator — lab".
+pub fn show_profile<R: Runtime>(app: &AppHandle<R>, profile: &str) {
+    if let Some(window) = app.get_webview_window(MAIN) {
+        if let Err(err) = window.set_title(&format!("VM Orchestrator — {profile}")) {
+            tracing::warn!("cannot set the window title: {err}");
+        }
+    }
+}
+
 pub fn show_main<R: Runtime>(app: &AppHandle<R>) {
     if let Some(window) = app.get_webview_window(MAIN) {
         let shown = window

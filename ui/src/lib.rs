@@ -48,40 +48,62 @@ impl Theme {
     }
 }
 
-/// Which finished jobs raise a desktop notification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Notifications {
-    pub succeeded: bool,
-    pub failed: bool,
-    /// Succeeded after the previous run of the same job failed (also when `succeeded` is off).
-    pub recovered: bool,
-}
-
-impl Default for Notifications {
-    fn default() -> Self {
-        Self {
-            succeeded: true,
-            failed: true,
-            recovered: true,
-        }
-    }
-}
-
-/// Tags whose VMs need a confirmation before a job runs on them, by default.
-pub const DEFAULT_GUARDED_TAGS: &[&str] = &["prod"];
-
-/// User preferences, persisted by the host (the desktop shell keeps them in its store file).
+/// UI-only preferences, persisted by the host (the desktop shell keeps them in its store
+/// file). What the engine applies (job defaults, probes, notifications…) is
+/// `vmo_engine::Settings`, read with `Engine::settings` and changed with
+/// `Engine::apply_settings`; the host persists it.
 pub trait Preferences: Send + Sync + 'static {
     fn theme(&self) -> Theme;
     fn set_theme(&self, theme: Theme) -> Result<(), String>;
-    fn notifications(&self) -> Notifications;
-    fn set_notifications(&self, notifications: Notifications) -> Result<(), String>;
-    /// Output kept per host of a job, in MiB.
-    fn output_cap_mib(&self) -> u64;
-    fn set_output_cap_mib(&self, mib: u64) -> Result<(), String>;
-    /// Running a job on a VM with one of these tags asks first (blast-radius guard).
-    fn guarded_tags(&self) -> Vec<String>;
-    fn set_guarded_tags(&self, tags: Vec<String>) -> Result<(), String>;
+    /// The dashboard's widgets by id, in the order shown; a widget absent is hidden. None:
+    /// never arranged (the dashboard shows its default).
+    fn dashboard_layout(&self) -> Option<Vec<String>>;
+    fn set_dashboard_layout(&self, widgets: Vec<String>) -> Result<(), String>;
+}
+
+/// A boxed future, for the host traits below.
+pub type HostFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+
+/// The profiles (separate inventories) the host can open. Every opened profile's engine
+/// stays alive (its jobs keep running and notifying); the UI shows the active one.
+pub trait ProfileHost: Send + Sync + 'static {
+    /// Every profile, `default` first.
+    fn list(&self) -> Vec<String>;
+    /// The active profile's engine.
+    fn active(&self) -> Engine;
+    /// Creates a profile (validation errors name the field `name`).
+    fn create(&self, name: &str) -> Result<(), vmo_engine::EngineError>;
+    /// Opens `name` (if not yet open) and makes it the active one.
+    fn switch(&self, name: &str) -> HostFuture<Result<Engine, vmo_engine::EngineError>>;
+    /// Queued or running jobs per open profile other than the active one.
+    fn running_elsewhere(&self) -> HostFuture<Vec<(String, usize)>>;
+}
+
+/// A host with one profile only (tests, or a host without profiles).
+pub struct SingleProfile(pub Engine);
+
+impl ProfileHost for SingleProfile {
+    fn list(&self) -> Vec<String> {
+        vec![self.0.profile().to_owned()]
+    }
+    fn active(&self) -> Engine {
+        self.0.clone()
+    }
+    fn create(&self, _: &str) -> Result<(), vmo_engine::EngineError> {
+        Err(vmo_engine::EngineError::new(
+            vmo_engine::ErrorCode::Conflict,
+            "this window cannot create profiles",
+        ))
+    }
+    fn switch(&self, name: &str) -> HostFuture<Result<Engine, vmo_engine::EngineError>> {
+        let got = (name == self.0.profile())
+            .then(|| self.0.clone())
+            .ok_or_else(|| vmo_engine::EngineError::not_found(format!("profile {name}")));
+        Box::pin(async move { got })
+    }
+    fn running_elsewhere(&self) -> HostFuture<Vec<(String, usize)>> {
+        Box::pin(async { Vec::new() })
+    }
 }
 
 /// What the desktop offers besides preferences.
@@ -92,17 +114,19 @@ pub trait Desktop: Send + Sync + 'static {
     fn open_files(&self, title: &str) -> Vec<std::path::PathBuf>;
 }
 
-/// What the UI needs from its host.
+/// What the UI needs from its host. `engine` is the active profile's: the root component
+/// re-mounts everything below it with a fresh context when the profile changes.
 #[derive(Clone)]
 pub struct UiContext {
     pub engine: Engine,
     pub prefs: Arc<dyn Preferences>,
     pub desktop: Arc<dyn Desktop>,
+    pub profiles: Arc<dyn ProfileHost>,
 }
 
 impl PartialEq for UiContext {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.prefs, &other.prefs)
+        Arc::ptr_eq(&self.prefs, &other.prefs) && self.engine.profile() == other.engine.profile()
     }
 }
 

@@ -6,7 +6,7 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vmo_engine::{Engine, Paths};
-use vmo_ui::{Desktop, Notifications, Preferences, Theme, UiContext, UiServer};
+use vmo_ui::{Desktop, Preferences, SingleProfile, Theme, UiContext, UiServer};
 
 struct NoPrefs;
 impl Preferences for NoPrefs {
@@ -16,22 +16,10 @@ impl Preferences for NoPrefs {
     fn set_theme(&self, _: Theme) -> Result<(), String> {
         Ok(())
     }
-    fn notifications(&self) -> Notifications {
-        Notifications::default()
+    fn dashboard_layout(&self) -> Option<Vec<String>> {
+        None
     }
-    fn set_notifications(&self, _: Notifications) -> Result<(), String> {
-        Ok(())
-    }
-    fn output_cap_mib(&self) -> u64 {
-        256
-    }
-    fn set_output_cap_mib(&self, _: u64) -> Result<(), String> {
-        Ok(())
-    }
-    fn guarded_tags(&self) -> Vec<String> {
-        Vec::new()
-    }
-    fn set_guarded_tags(&self, _: Vec<String>) -> Result<(), String> {
+    fn set_dashboard_layout(&self, _: Vec<String>) -> Result<(), String> {
         Ok(())
     }
 }
@@ -107,6 +95,7 @@ async fn only_the_apps_own_window_gets_in() {
     let data = tempfile::tempdir().unwrap();
     let engine = Engine::open(Paths::new(data.path())).await.unwrap();
     let ctx = UiContext {
+        profiles: Arc::new(SingleProfile(engine.clone())),
         engine,
         prefs: Arc::new(NoPrefs),
         desktop: Arc::new(NoDesktop),

@@ -11,6 +11,10 @@ pub struct Cli {
     /// ~/.local/share/vm-orchestrator, the desktop app's.
     #[arg(long, global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Profile (a separate inventory, job history and known_hosts) in the data directory.
+    /// Default: the main one, "default". See `vmo profile list`.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
     /// OpenSSH client config to import from. Default: ~/.ssh/config.
     #[arg(long, global = true, value_name = "FILE")]
     pub ssh_config: Option<PathBuf>,
@@ -43,6 +47,9 @@ pub enum Command {
     /// Job history: list, show, read, export and retry jobs (the app's and `vmo exec`'s).
     #[command(subcommand)]
     Job(JobCommand),
+    /// Profiles: separate inventories ("work", "lab") in one data directory.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
     /// Command templates: commands with typed {{parameters}}, a starter library, and
     /// files to share (YAML packs; Warp workflows and navi cheats import as they are).
     #[command(subcommand)]
@@ -54,6 +61,18 @@ pub enum Command {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// List the profiles, the main one ("default") first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a profile: 1-32 lowercase letters, digits, '-' or '_'. It has its own
+    /// inventory, job history and known_hosts (in its directory).
+    Create { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -261,9 +280,9 @@ pub struct ExecArgs {
     #[arg(long)]
     pub no_record: bool,
     /// Output kept per host in the job history, in MiB (beyond it the command keeps
-    /// running and the log says it was cut).
-    #[arg(long, value_name = "MIB", default_value_t = 256)]
-    pub output_cap: u64,
+    /// running and the log says it was cut). Default: the settings' (256 unless changed).
+    #[arg(long, value_name = "MIB")]
+    pub output_cap: Option<u64>,
     /// Run the command N times over the same pooled connections, printing each run's
     /// wall time to stderr (warm-connection benchmarks); output is shown for the last run.
     #[arg(long, default_value_t = 1, value_name = "N")]
@@ -276,10 +295,11 @@ pub struct ExecArgs {
 /// How a job runs and shows its output: shared by `vmo exec` and `vmo template run`.
 #[derive(Debug, Args)]
 pub struct RunFlags {
-    /// Hosts running at once.
-    #[arg(long, default_value_t = 64)]
-    pub concurrency: usize,
+    /// Hosts running at once. Default: the settings' "hosts at once" (64 unless changed).
+    #[arg(long)]
+    pub concurrency: Option<usize>,
     /// Per-host time limit in seconds; the remote command is stopped when it runs out.
+    /// Default: the settings' job timeout (none unless set).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
     /// After a host fails, start no more hosts (those running finish).

@@ -12,6 +12,7 @@ use vmo_engine::jobs::{label_for_names, JobOptions, JobSpec, JobState, JobSummar
 use vmo_engine::resolve_target;
 use vmo_engine::ssh::{run_on_hosts, FanoutEvent, HostOutcome, HostResult, RunOptions, Target};
 use vmo_engine::Engine;
+use vmo_engine::Settings;
 
 /// Longest `--timeout` accepted (about 31 years).
 const MAX_TIMEOUT_SECS: f64 = 1e9;
@@ -41,28 +42,37 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> anyhow::Result<ExitCode> {
         command: args.command.join(" "),
         targets: vms.iter().map(|vm| vm.id).collect(),
         target_label,
-        options: args.run.options()?,
+        options: args.run.options(&engine.settings())?,
         origin: Origin::Cli,
         retry_of: None,
         template: None,
     };
-    if args.output_cap == 0 {
-        bail!("--output-cap must be at least 1 MiB");
+    // Without --output-cap the settings' cap (already applied) holds.
+    if let Some(cap) = args.output_cap {
+        if cap == 0 {
+            bail!("--output-cap must be at least 1 MiB");
+        }
+        engine.jobs().set_output_cap(cap.saturating_mul(1 << 20));
     }
-    engine
-        .jobs()
-        .set_output_cap(args.output_cap.saturating_mul(1 << 20));
     let names = vms.iter().map(|vm| vm.name.clone()).collect();
     let display = args.run.display(!args.no_record, args.repeat);
     run_job(engine, spec, names, display).await
 }
 
 impl RunFlags {
-    /// The job options these flags ask for (`--timeout` checked).
-    pub fn options(&self) -> anyhow::Result<JobOptions> {
+    /// The job options these flags ask for (`--timeout` checked); a flag left out takes
+    /// the job defaults of the settings.
+    pub fn options(&self, settings: &Settings) -> anyhow::Result<JobOptions> {
+        let timeout = match self.timeout {
+            Some(_) => timeout_from(self.timeout)?,
+            None => settings.jobs.timeout_secs.map(Duration::from_secs),
+        };
         Ok(JobOptions {
-            concurrency: self.concurrency.max(1),
-            timeout: timeout_from(self.timeout)?,
+            concurrency: self
+                .concurrency
+                .unwrap_or(settings.jobs.hosts_at_once)
+                .max(1),
+            timeout,
             stop_on_failure: self.stop_on_failure,
             canary: self.canary,
         })

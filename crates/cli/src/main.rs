@@ -4,6 +4,7 @@ mod args;
 mod exec;
 mod job;
 mod output;
+mod profile;
 mod select;
 mod status;
 mod template;
@@ -15,7 +16,7 @@ use clap::Parser;
 use std::process::ExitCode;
 use std::sync::Arc;
 use vmo_engine::ssh::{KeyringSecrets, SshSettings, KEYRING_SERVICE};
-use vmo_engine::{Engine, EngineError, ErrorCode, Paths};
+use vmo_engine::{Engine, EngineError, ErrorCode, Paths, Profiles};
 
 /// The terminal is for what the user asked: vmo's own warnings show, libraries (sqlx,
 /// russh, ...) speak only of errors. `RUST_LOG` overrides it.
@@ -48,11 +49,21 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let paths = match &cli.data_dir {
+    let root = match &cli.data_dir {
         Some(dir) => Paths::new(dir),
         None => Paths::from_env()?,
     };
-    let mut settings = SshSettings::from_env();
+    let profiles = Profiles::new(&root);
+    if let Command::Profile(command) = &cli.command {
+        return profile::run(&profiles, command);
+    }
+    let paths = match &cli.profile {
+        Some(name) => profiles.open(name)?,
+        None => root,
+    };
+    // The app's settings file: job defaults, the global limit, the output cap.
+    let app_settings = vmo_engine::Settings::load_from_store_file(&paths.settings_file());
+    let mut settings = paths.ssh_settings(SshSettings::from_env());
     if let Some(file) = &cli.known_hosts {
         settings.known_hosts = file.clone();
     }
@@ -65,12 +76,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     )
     .await
     .context("cannot open the inventory")?;
+    engine.apply_settings(app_settings)?;
     let database = engine.paths().database_file();
     let ran = match cli.command {
         Command::Vm(command) => vm::run(&engine, command, cli.ssh_config).await,
         Command::Exec(args) => exec::run(&engine, args).await,
         Command::Status(args) => status::run(&engine, args).await,
         Command::Job(command) => job::run(&engine, command).await,
+        Command::Profile(command) => profile::run(&profiles, &command),
         Command::Template(command) => template::run(&engine, command).await,
         Command::History { json, limit } => template::history(&engine, json, limit).await,
     };

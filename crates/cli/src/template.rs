@@ -170,7 +170,7 @@ async fn run_template(engine: &Engine, args: TemplateRunArgs) -> anyhow::Result<
     if vms.is_empty() {
         bail!("the inventory is empty");
     }
-    let options = args.run.options()?;
+    let options = args.run.options(&engine.settings())?;
     let spec = Commands::job_spec(
         rendered,
         vms.iter().map(|vm| vm.id).collect(),

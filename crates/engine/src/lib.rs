@@ -26,7 +26,7 @@ pub use filter::VmFilter;
 pub use import::{ImportAction, ImportPlan, ImportSummary, PlannedHost};
 pub use inventory::{Inventory, InventoryEvent};
 pub use jobs::{JobEvent, JobId, Jobs};
-pub use paths::Paths;
+pub use paths::{Paths, Profiles};
 pub use settings::Settings;
 pub use status::{Status, StatusChange};
 pub use targets::resolve_target;
@@ -61,14 +61,11 @@ pub struct Engine {
 
 impl Engine {
     /// Opens (creating if needed) the database in `paths.data_dir` and runs migrations,
-    /// with the user's SSH settings and no stored secrets.
+    /// with the user's SSH settings (the profile's own known_hosts, if it has one) and no
+    /// stored secrets.
     pub async fn open(paths: Paths) -> Result<Self, EngineError> {
-        Self::open_with(
-            paths,
-            &ssh::SshSettings::from_env(),
-            Arc::new(ssh::NoSecrets),
-        )
-        .await
+        let ssh_settings = paths.ssh_settings(ssh::SshSettings::from_env());
+        Self::open_with(paths, &ssh_settings, Arc::new(ssh::NoSecrets)).await
     }
 
     pub async fn open_with(
@@ -147,11 +144,22 @@ impl Engine {
         self.settings.subscribe()
     }
 
-    /// Puts `settings` in force at once. Persisting them is the front end's business.
-    pub fn apply_settings(&self, settings: Settings) -> Result<(), EngineError> {
+    /// Checks `settings` (tags normalized first) and puts them in force at once: output
+    /// cap and global limit here; job defaults, probes and notifications are read from
+    /// [`Engine::settings`] by whoever uses them. Persisting them is the front end's
+    /// business. Nothing changes when a field is invalid.
+    pub fn apply_settings(&self, mut settings: Settings) -> Result<(), EngineError> {
+        settings.normalize();
+        settings.validate()?;
+        self.jobs.set_global_limit(settings.jobs.global_limit)?;
         self.jobs
             .set_output_cap(settings.jobs.output_cap_mib.saturating_mul(1 << 20));
         self.settings.send_replace(settings);
         Ok(())
+    }
+
+    /// This engine's profile (`default` for the root data directory).
+    pub fn profile(&self) -> &str {
+        self.paths.profile()
     }
 }

@@ -88,7 +88,11 @@ fn Builder(request: BuilderRequest, on_close: EventHandler<()>) -> Element {
         names,
         label: target_label,
         guarded,
-    } = choice.targets(&all_vms, &chosen_ids, &ctx.prefs.guarded_tags());
+    } = choice.targets(
+        &all_vms,
+        &chosen_ids,
+        &ctx.engine.settings().jobs.guarded_tags,
+    );
     let first_vm = vms.first().map(|vm| vm.id);
 
     let given: Values = values()
@@ -144,7 +148,7 @@ fn Builder(request: BuilderRequest, on_close: EventHandler<()>) -> Element {
                 rendered,
                 chosen.iter().map(|vm| vm.id).collect(),
                 label,
-                JobOptions::default(),
+                job_defaults(&ctx.engine.settings()),
                 Origin::App,
             );
             let ctx = ctx.clone();
@@ -301,5 +305,17 @@ fn Builder(request: BuilderRequest, on_close: EventHandler<()>) -> Element {
                 }
             }
         }
+    }
+}
+
+/// The builder has no concurrency or timeout fields: its jobs take the settings' defaults.
+fn job_defaults(settings: &vmo_engine::Settings) -> JobOptions {
+    JobOptions {
+        concurrency: settings.jobs.hosts_at_once,
+        timeout: settings
+            .jobs
+            .timeout_secs
+            .map(std::time::Duration::from_secs),
+        ..JobOptions::default()
     }
 }

@@ -70,8 +70,15 @@ pub fn NewJobDialog(
     let inventory = use_inventory();
     let mut screen = use_context::<Signal<Screen>>();
     let mut command = use_signal(|| prefill.clone());
-    let mut concurrency = use_signal(|| "64".to_string());
-    let mut timeout = use_signal(String::new);
+    // Job defaults from the settings; the user may change them for this run.
+    let defaults = ctx.engine.settings().jobs;
+    let start_concurrency = defaults.hosts_at_once.to_string();
+    let start_timeout = defaults
+        .timeout_secs
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    let mut concurrency = use_signal(|| start_concurrency.clone());
+    let mut timeout = use_signal(|| start_timeout.clone());
     let mut stop_on_failure = use_signal(|| false);
     let mut canary = use_signal(|| false);
     let mut confirming = use_signal(|| false);
@@ -93,7 +100,7 @@ pub fn NewJobDialog(
     let mut tags: Vec<String> = all_vms.iter().flat_map(|vm| vm.tags.clone()).collect();
     tags.sort();
     tags.dedup();
-    let guarded_tags = ctx.prefs.guarded_tags();
+    let guarded_tags = defaults.guarded_tags.clone();
     let Targets {
         vms,
         names,
@@ -303,7 +310,7 @@ pub fn NewJobDialog(
                             id: "run-concurrency",
                             r#type: "number",
                             min: "1",
-                            initial_value: "64",
+                            initial_value: "{start_concurrency}",
                             oninput: move |e| concurrency.set(e.value()),
                         }
                     }
@@ -314,6 +321,7 @@ pub fn NewJobDialog(
                             r#type: "number",
                             min: "0",
                             placeholder: "none",
+                            initial_value: "{start_timeout}",
                             oninput: move |e| timeout.set(e.value()),
                         }
                     }

@@ -1,5 +1,6 @@
 //! Layout and navigation: header, sidebar, and which screen fills the content area.
 
+pub(crate) mod profiles;
 mod settings;
 
 use crate::command::CommandsScreen;
@@ -91,6 +92,7 @@ pub fn Header(screen: Signal<Screen>) -> Element {
                 span { class: "brand-mark", "◆" }
                 span { "VM Orchestrator" }
             }
+            profiles::ProfileMenu {}
             div { class: "header-status", id: "header-status",
                 span { class: "pill", "{count} VM" if count != 1 { "s" } }
             }

@@ -18,7 +18,10 @@ pub fn VmForm(editing: Option<Vm>, panel: Signal<Panel>) -> Element {
     let ctx = use_context::<UiContext>();
     let toasts = use_toasts();
     let inventory = use_inventory();
-    let start = editing.as_ref().map(Vm::draft).unwrap_or_default();
+    let start = editing
+        .as_ref()
+        .map(Vm::draft)
+        .unwrap_or_else(|| new_vm_draft(&ctx.engine.settings().new_vm));
     let mut name = use_signal(|| start.name.clone());
     let mut host = use_signal(|| start.host.clone());
     let mut port = use_signal(|| start.port.to_string());
@@ -243,4 +246,18 @@ fn Field(
             }
         }
     }
+}
+
+/// A new VM starts from the settings' default user and key file (key-file login when a
+/// key is set); an edited VM keeps its own.
+fn new_vm_draft(defaults: &vmo_engine::settings::NewVmDefaults) -> VmDraft {
+    let mut draft = VmDraft::default();
+    if let Some(user) = &defaults.user {
+        draft.user = user.clone();
+    }
+    if let Some(key) = &defaults.key_file {
+        draft.auth = AuthMethod::KeyFile;
+        draft.key_file = Some(key.clone());
+    }
+    draft
 }

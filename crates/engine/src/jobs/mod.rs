@@ -170,6 +170,12 @@ impl Jobs {
             .store(bytes.max(1), Ordering::Relaxed);
     }
 
+    /// Host runs at once over every job of this process (and, through the slot files,
+    /// every process using the same limit): applied at once; running hosts finish.
+    pub fn set_global_limit(&self, limit: usize) -> Result<(), EngineError> {
+        self.inner.shared.turns.set_limit(limit.max(1))
+    }
+
     /// Records the job and starts it in the background.
     pub async fn submit(&self, spec: JobSpec) -> Result<JobSummary, EngineError> {
         let (summary, plan) = self.prepare(spec, CancellationToken::new()).await?;

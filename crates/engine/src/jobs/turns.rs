@@ -8,6 +8,7 @@ use crate::error::{EngineError, ErrorCode};
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
@@ -28,10 +29,19 @@ pub(crate) struct Turns {
 
 /// The global limit as files `slot-N.lock`, N < limit: a host run holds one of them.
 struct SlotTable {
-    /// Opened once; a lock belongs to an open file, so each slot is one `File` here.
+    state: Mutex<SlotState>,
+    /// Permits to retire as they come back, after the limit shrank below what was in use.
+    debt: AtomicUsize,
+}
+
+struct SlotState {
+    /// Opened as the limit first reaches them; a lock belongs to an open file, so each slot
+    /// is one `File` here. Files past a lowered limit stay open (a run may hold one) but
+    /// are no longer handed out.
     files: Vec<File>,
     /// Which slots this process holds (re-locking our own file would "succeed").
-    held: Mutex<Vec<bool>>,
+    held: Vec<bool>,
+    limit: usize,
 }
 
 /// One VM's turn; dropping it lets the next job (of any process) run there.
@@ -44,24 +54,35 @@ pub(crate) struct HostTurn {
 pub(crate) struct Slot {
     index: Option<usize>,
     table: Arc<SlotTable>,
-    _permit: OwnedSemaphorePermit,
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let Some(index) = self.index else { return };
-        // Under the table's lock: no task here may take the slot before it is unlocked.
-        let mut held = self.table.held();
-        if let Err(e) = self.table.files[index].unlock() {
-            tracing::warn!("cannot free run slot {index}: {e}");
+        if let Some(index) = self.index {
+            // Under the table's lock: no task here may take the slot before it is unlocked.
+            let mut state = self.table.state();
+            if let Err(e) = state.files[index].unlock() {
+                tracing::warn!("cannot free run slot {index}: {e}");
+            }
+            state.held[index] = false;
         }
-        held[index] = false;
+        // A shrunk limit takes its permits back as runs end.
+        let owed = self
+            .table
+            .debt
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |d| d.checked_sub(1));
+        if owed.is_ok() {
+            if let Some(permit) = self.permit.take() {
+                permit.forget();
+            }
+        }
     }
 }
 
 impl SlotTable {
-    fn held(&self) -> std::sync::MutexGuard<'_, Vec<bool>> {
-        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    fn state(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -69,18 +90,56 @@ impl Turns {
     /// Creates `dir` if needed and opens the `limit` slot files.
     pub fn open(dir: &Path, limit: usize) -> Result<Self, EngineError> {
         crate::paths::create_private_dir(dir).map_err(|e| io_error(dir, e))?;
-        let files = (0..limit)
-            .map(|n| open_lock(&dir.join(format!("slot-{n}.lock"))))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self {
+        let turns = Self {
             dir: dir.to_path_buf(),
             vm_queues: Mutex::new(HashMap::new()),
-            slots: Arc::new(Semaphore::new(limit)),
+            slots: Arc::new(Semaphore::new(0)),
             slot_table: Arc::new(SlotTable {
-                held: Mutex::new(vec![false; files.len()]),
-                files,
+                state: Mutex::new(SlotState {
+                    files: Vec::new(),
+                    held: Vec::new(),
+                    limit: 0,
+                }),
+                debt: AtomicUsize::new(0),
             }),
-        })
+        };
+        turns.set_limit(limit)?;
+        Ok(turns)
+    }
+
+    /// Changes the global limit at once. Growing opens more slot files and lets waiters
+    /// in; shrinking lets running hosts finish and makes new ones wait until fewer than
+    /// `limit` run.
+    pub fn set_limit(&self, limit: usize) -> Result<(), EngineError> {
+        let mut state = self.slot_table.state();
+        while state.files.len() < limit {
+            let n = state.files.len();
+            let file = open_lock(&self.dir.join(format!("slot-{n}.lock")))?;
+            state.files.push(file);
+            state.held.push(false);
+        }
+        let old = state.limit;
+        state.limit = limit;
+        if limit > old {
+            let mut grow = limit - old;
+            // Cancel debt first: those permits were never retired.
+            let _ = self
+                .slot_table
+                .debt
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |d| {
+                    let paid = d.min(grow);
+                    grow -= paid;
+                    Some(d - paid)
+                });
+            self.slots.add_permits(grow);
+        } else if old > limit {
+            let shrink = old - limit;
+            let retired = self.slots.forget_permits(shrink);
+            self.slot_table
+                .debt
+                .fetch_add(shrink - retired, Ordering::AcqRel);
+        }
+        Ok(())
     }
 
     /// Waits until no other job, here or in another process, runs on the VM `key`.
@@ -115,14 +174,15 @@ impl Turns {
         };
         let table = self.slot_table.clone();
         let index = poll(cancel, || {
-            let mut held = table.held();
-            for (index, file) in table.files.iter().enumerate() {
-                if held[index] {
+            let mut state = table.state();
+            let state = &mut *state;
+            for index in 0..state.limit {
+                if state.held[index] {
                     continue;
                 }
-                match file.try_lock() {
+                match state.files[index].try_lock() {
                     Ok(()) => {
-                        held[index] = true;
+                        state.held[index] = true;
                         return Ok(Some(index));
                     }
                     Err(TryLockError::WouldBlock) => {}
@@ -135,7 +195,7 @@ impl Turns {
         Some(Slot {
             index: without_lock_on_error(index, "the global limit"),
             table,
-            _permit: permit,
+            permit: Some(permit),
         })
     }
 
@@ -253,5 +313,84 @@ mod tests {
         let _held = app.host_turn("vm:3", &never).await.unwrap();
         cancel.cancel();
         assert!(cli.host_turn("vm:3", &cancel).await.is_none());
+    }
+
+    /// The limit changes while runs hold slots: growing lets waiters in at once,
+    /// shrinking lets the running finish and holds new ones back until under the limit.
+    #[tokio::test]
+    async fn the_limit_changes_at_runtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let turns = Turns::open(dir.path(), 1).unwrap();
+        let never = CancellationToken::new();
+        let short = Duration::from_millis(300);
+        let a = turns.slot(&never).await.unwrap();
+        assert!(tokio::time::timeout(short, turns.slot(&never))
+            .await
+            .is_err());
+        turns.set_limit(3).unwrap();
+        assert!(dir.path().join("slot-2.lock").exists());
+        let b = tokio::time::timeout(short, turns.slot(&never))
+            .await
+            .expect("grown")
+            .unwrap();
+        let c = tokio::time::timeout(short, turns.slot(&never))
+            .await
+            .expect("grown")
+            .unwrap();
+        assert!(tokio::time::timeout(short, turns.slot(&never))
+            .await
+            .is_err());
+
+        // Down to 1 with 3 running: they go on; a new one waits until only 0 run.
+        turns.set_limit(1).unwrap();
+        drop(c);
+        assert!(
+            tokio::time::timeout(short, turns.slot(&never))
+                .await
+                .is_err(),
+            "2 still run"
+        );
+        drop(b);
+        assert!(
+            tokio::time::timeout(short, turns.slot(&never))
+                .await
+                .is_err(),
+            "1 still runs"
+        );
+        drop(a);
+        let d = tokio::time::timeout(Duration::from_secs(2), turns.slot(&never))
+            .await
+            .expect("under the limit again")
+            .unwrap();
+        assert!(
+            tokio::time::timeout(short, turns.slot(&never))
+                .await
+                .is_err(),
+            "limit is 1"
+        );
+        // Another process sees the same files: slot 0 is taken, the rest are past the limit.
+        let other = Turns::open(dir.path(), 1).unwrap();
+        assert!(tokio::time::timeout(short, other.slot(&never))
+            .await
+            .is_err());
+        drop(d);
+        // Shrink then grow before runs end: the debt is paid back, not doubled.
+        let e = turns.slot(&never).await.unwrap();
+        turns.set_limit(2).unwrap();
+        let f = tokio::time::timeout(short, turns.slot(&never))
+            .await
+            .expect("2")
+            .unwrap();
+        turns.set_limit(1).unwrap();
+        turns.set_limit(2).unwrap();
+        drop(e);
+        let g = tokio::time::timeout(short, turns.slot(&never))
+            .await
+            .expect("2 again")
+            .unwrap();
+        assert!(tokio::time::timeout(short, turns.slot(&never))
+            .await
+            .is_err());
+        drop((f, g));
     }
 }
