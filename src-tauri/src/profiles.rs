@@ -95,6 +95,7 @@ impl OpenProfiles {
         if let Some(tray) = self.app.try_state::<crate::tray::TrayJobs<Wry>>() {
             tray.show_profile(&name);
         }
+        crate::status_watch::show_in_tray(&self.app, engine.clone());
         tracing::info!(profile = %name, "profile active");
     }
 

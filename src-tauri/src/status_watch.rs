@@ -2,7 +2,7 @@
 //! (each as the settings allow), rate-limited so a flapping host or a network outage
 //! cannot bury the user (`vmo_status::NoticeLimiter`).
 
-use tauri::{AppHandle, Runtime};
+use tauri::{AppHandle, Manager, Runtime, Wry};
 use tauri_plugin_notification::NotificationExt;
 use tokio::sync::broadcast::error::RecvError;
 use vmo_engine::settings::NotifySettings;
@@ -10,7 +10,8 @@ use vmo_engine::status::{Health, StatusChange};
 use vmo_engine::status::{NoticeLimiter, Verdict};
 use vmo_engine::Engine;
 
-pub fn watch<R: Runtime>(app: &AppHandle<R>, engine: Engine) {
+pub fn watch(app: &AppHandle<Wry>, engine: Engine) {
+    summarize(app, engine.clone());
     let mut changes = engine.status().subscribe();
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
@@ -37,6 +38,62 @@ pub fn watch<R: Runtime>(app: &AppHandle<R>, engine: Engine) {
                     &format!("{body}\n(+{held_back} more status changes not shown)"),
                 ),
                 Verdict::Hold => {}
+            }
+        }
+    });
+}
+
+/// Puts `engine`'s fleet summary in the tray now (a profile just became active).
+pub fn show_in_tray(app: &AppHandle<Wry>, engine: Engine) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let Ok(vms) = engine.inventory().list().await else {
+            return;
+        };
+        let counts = engine.status().fleet().counts(vms.iter().map(|vm| vm.id));
+        if let Some(tray) = app.try_state::<crate::tray::TrayJobs<Wry>>() {
+            tray.show_status(&counts.summary());
+        }
+    });
+}
+
+/// Keeps the tray's status line on the active profile's fleet, as the header shows it.
+fn summarize(app: &AppHandle<Wry>, engine: Engine) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let mut fleet = engine.status().watch();
+        let mut inventory = engine.inventory().subscribe();
+        let mut ids = Vec::new();
+        let mut reload = true;
+        loop {
+            if reload {
+                match engine.inventory().list().await {
+                    Ok(vms) => ids = vms.iter().map(|vm| vm.id).collect(),
+                    Err(e) => tracing::warn!("tray status: cannot read the inventory: {e}"),
+                }
+            }
+            let active = app
+                .try_state::<crate::AppState>()
+                .is_some_and(|s| s.engine().profile() == engine.profile());
+            if active {
+                if let Some(tray) = app.try_state::<crate::tray::TrayJobs<Wry>>() {
+                    let counts = fleet.borrow_and_update().counts(ids.iter().copied());
+                    tray.show_status(&counts.summary());
+                }
+            }
+            tokio::select! {
+                changed = fleet.changed() => {
+                    reload = false;
+                    if changed.is_err() {
+                        break;
+                    }
+                }
+                event = inventory.recv() => {
+                    reload = true;
+                    if matches!(event, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
+                        break;
+                    }
+                }
             }
         }
     });

@@ -31,6 +31,8 @@ pub fn install<R: Runtime>(app: &AppHandle<R>) -> bool {
 pub struct TrayJobs<R: Runtime> {
     item: MenuItem<R>,
     profile: MenuItem<R>,
+    /// The active profile's fleet: "42 online · 2 degraded · 1 offline".
+    status: MenuItem<R>,
     tray: TrayIcon<R>,
 }
 
@@ -38,6 +40,13 @@ impl<R: Runtime> TrayJobs<R> {
     /// The menu's first line names the profile the window shows (jobs count all).
     pub fn show_profile(&self, profile: &str) {
         if let Err(e) = self.profile.set_text(format!("Profile: {profile}")) {
+            tracing::warn!("cannot update the tray menu: {e}");
+        }
+    }
+
+    /// The same summary line as the window's header.
+    pub fn show_status(&self, summary: &str) {
+        if let Err(e) = self.status.set_text(summary) {
             tracing::warn!("cannot update the tray menu: {e}");
         }
     }
@@ -64,11 +73,12 @@ pub fn running_text(running: usize) -> String {
 
 fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let profile = MenuItem::with_id(app, "profile", "Profile: default", false, None::<&str>)?;
+    let status = MenuItem::with_id(app, "status", "No VMs", false, None::<&str>)?;
     let jobs = MenuItem::with_id(app, "jobs", running_text(0), false, None::<&str>)?;
     let show = MenuItem::with_id(app, "show", "Show window", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
     let separator = PredefinedMenuItem::separator(app)?;
-    let menu = Menu::with_items(app, &[&profile, &jobs, &separator, &show, &quit])?;
+    let menu = Menu::with_items(app, &[&profile, &status, &jobs, &separator, &show, &quit])?;
     let mut tray = TrayIconBuilder::with_id("main")
         .tooltip("VM Orchestrator")
         .menu(&menu)
@@ -87,6 +97,7 @@ fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     app.manage(TrayJobs {
         item: jobs,
         profile,
+        status,
         tray,
     });
     Ok(())
