@@ -74,7 +74,7 @@ pub fn StatusSettings() -> Element {
                     hint: "5 to 3600 seconds.",
                 }
                 SettingField {
-                    id: "setting-load", label: "Degraded above load per CPU", field: "status.thresholds.load_per_cpu",
+                    id: "setting-load", label: "Degraded from load per CPU", field: "status.thresholds.load_per_cpu",
                     value: "{t.load_per_cpu}",
                     set: Setter(|s, raw| Ok(s.status.thresholds.load_per_cpu = number(raw, "load per CPU")?)),
                 }
