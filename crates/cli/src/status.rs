@@ -25,9 +25,16 @@ pub struct StatusArgs {
     /// Probe again every SECONDS until Ctrl-C.
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub watch: Option<u64>,
+    /// Print the one shell command a probe runs on each VM, and probe nothing.
+    #[arg(long)]
+    pub show_probe: bool,
 }
 
 pub async fn run(engine: &Engine, args: StatusArgs) -> anyhow::Result<ExitCode> {
+    if args.show_probe {
+        println!("{}", vmo_engine::status::PROBE_COMMAND);
+        return Ok(ExitCode::SUCCESS);
+    }
     let all = args.all || (args.names.is_empty() && args.tags.is_empty());
     let vms = select(engine, &args.names, &args.tags, all).await?;
     if vms.is_empty() {

@@ -11,16 +11,18 @@ use serde::{Deserialize, Serialize};
 /// command, a menu) is told apart from one that answered.
 pub const MARKER: &str = "vmo-probe 1";
 
-/// What one probe runs. Sections start with `@name` lines; `2>/dev/null` everywhere, and
-/// `:` at the end so the exit status never depends on the last tool.
+/// What one probe runs. Sections start with `@name` lines. Files are read with the
+/// shell's own `read` (no `cat` or `grep` process per file: a round costs the host two
+/// process starts, `uname` and `df`); errors go to `/dev/null`; `:` at the end so the exit
+/// status never depends on the last step.
 pub const COMMAND: &str = "echo 'vmo-probe 1'; \
 uname -srm 2>/dev/null; \
-echo @loadavg; cat /proc/loadavg 2>/dev/null; \
-echo @stat; grep '^cpu' /proc/stat 2>/dev/null; \
-echo @meminfo; grep -E '^(MemTotal|MemFree|MemAvailable|Buffers|Cached):' /proc/meminfo 2>/dev/null; \
+echo @loadavg; read -r l 2>/dev/null </proc/loadavg && echo \"$l\"; \
+echo @stat; { while read -r l; do case $l in cpu*) echo \"$l\";; *) break;; esac; done; } 2>/dev/null </proc/stat; \
+echo @meminfo; { while read -r l; do case $l in MemTotal:*|MemFree:*|MemAvailable:*|Buffers:*|Cached:*) echo \"$l\";; esac; done; } 2>/dev/null </proc/meminfo; \
 echo @df; df -Pk / 2>/dev/null; \
-echo @uptime; cat /proc/uptime 2>/dev/null; \
-echo @os; grep -E '^(ID|NAME|VERSION_ID|PRETTY_NAME)=' /etc/os-release 2>/dev/null; \
+echo @uptime; read -r l 2>/dev/null </proc/uptime && echo \"$l\"; \
+echo @os; { while read -r l || [ -n \"$l\" ]; do case $l in ID=*|NAME=*|VERSION_ID=*|PRETTY_NAME=*) echo \"$l\";; esac; done; } 2>/dev/null </etc/os-release; \
 echo @end; :";
 
 /// Bytes of a probe's output read at most; a sane answer is well under 8 KiB even with

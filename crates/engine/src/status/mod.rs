@@ -20,6 +20,8 @@ pub use model::{
 };
 pub use probe::PROBE_TIMEOUT;
 pub use simulate::SIMULATE_ENV;
+/// The one shell command a probe runs (nothing else ever runs or is written on a VM).
+pub use vmo_status::probe::COMMAND as PROBE_COMMAND;
 pub use vmo_status::{NoticeLimiter, Thresholds, Verdict};
 
 use crate::error::EngineError;
