@@ -13,6 +13,7 @@ const NOTIFY_FAILED: &str = "notify_failed";
 const NOTIFY_RECOVERED: &str = "notify_recovered";
 const OUTPUT_CAP_MIB: &str = "output_cap_mib";
 const GUARDED_TAGS: &str = "guarded_tags";
+const DASHBOARD_LAYOUT: &str = "dashboard_layout";
 
 /// Output kept per job host unless the user chose otherwise.
 pub const DEFAULT_OUTPUT_CAP_MIB: u64 = vmo_engine::jobs::DEFAULT_OUTPUT_CAP >> 20;
@@ -96,5 +97,14 @@ impl Preferences for StorePreferences {
             .filter(|t| !t.is_empty())
             .collect();
         self.set(&[(GUARDED_TAGS, tags.into())])
+    }
+
+    fn dashboard_layout(&self) -> Vec<String> {
+        self.get::<Vec<String>>(DASHBOARD_LAYOUT)
+            .unwrap_or_default()
+    }
+
+    fn set_dashboard_layout(&self, widgets: Vec<String>) -> Result<(), String> {
+        self.set(&[(DASHBOARD_LAYOUT, widgets.into())])
     }
 }

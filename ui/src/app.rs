@@ -12,12 +12,13 @@ pub fn Root(ctx: UiContext) -> Element {
     use_context_provider(|| theme);
     use_context_provider(Toasts::default);
     crate::vm::provide_inventory();
+    crate::status::provide_status();
     crate::vm::provide_vm_requests();
     crate::vm::provide_connection_tests();
     crate::job::provide_jobs_version();
     crate::command::provide_command_ui();
     crate::shared::lag_probe::use_lag_probe();
-    let screen = use_context_provider(|| Signal::new(Screen::Vms));
+    let screen = use_context_provider(|| Signal::new(Screen::Dashboard));
 
     rsx! {
         div { class: "app theme-{theme().as_str()}", id: "app",

@@ -11,6 +11,7 @@ mod job;
 mod log;
 mod shared;
 mod shell;
+mod status;
 pub mod transport;
 mod vm;
 
@@ -82,6 +83,9 @@ pub trait Preferences: Send + Sync + 'static {
     /// Running a job on a VM with one of these tags asks first (blast-radius guard).
     fn guarded_tags(&self) -> Vec<String>;
     fn set_guarded_tags(&self, tags: Vec<String>) -> Result<(), String>;
+    /// The dashboard's widgets in order (the UI's own encoding); empty: the default.
+    fn dashboard_layout(&self) -> Vec<String>;
+    fn set_dashboard_layout(&self, widgets: Vec<String>) -> Result<(), String>;
 }
 
 /// What the desktop offers besides preferences.

@@ -34,6 +34,12 @@ impl Preferences for NoPrefs {
     fn set_guarded_tags(&self, _: Vec<String>) -> Result<(), String> {
         Ok(())
     }
+    fn dashboard_layout(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn set_dashboard_layout(&self, _: Vec<String>) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 struct NoDesktop;

@@ -1,14 +1,42 @@
-//! The inventory table with selection and per-row actions.
+//! The inventory table with selection, live status columns (sortable) and per-row
+//! actions.
 
 use super::Panel;
 use crate::shared::toast::use_toasts;
+use crate::status::{sort_vms, use_fleet, Figures, Sort, SortKey, StatusBadge};
 use crate::UiContext;
 use dioxus::prelude::*;
 use std::collections::BTreeSet;
+use vmo_engine::status::Metric;
 use vmo_engine::{AuthMethod, Vm, VmId};
+
+/// The sortable status columns: key, label, header id.
+const STATUS_COLUMNS: [(SortKey, &str, &str); 6] = [
+    (SortKey::Status, "Status", "sort-status"),
+    (SortKey::Metric(Metric::Latency), "Latency", "sort-latency"),
+    (SortKey::Metric(Metric::Load), "Load", "sort-load"),
+    (SortKey::Metric(Metric::Cpu), "CPU", "sort-cpu"),
+    (SortKey::Metric(Metric::Memory), "Mem", "sort-memory"),
+    (SortKey::Metric(Metric::Disk), "Disk", "sort-disk"),
+];
 
 #[component]
 pub fn VmTable(vms: Vec<Vm>, selected: Signal<BTreeSet<VmId>>, panel: Signal<Panel>) -> Element {
+    let mut sort = use_signal(Sort::default);
+    let fleet = use_fleet();
+    let fleet = fleet.read();
+    let mut vms = vms;
+    sort_vms(&mut vms, &fleet, sort());
+    // Rows get plain figures: one whose figures did not change is not re-rendered.
+    let rows: Vec<(Vm, Figures)> = vms
+        .into_iter()
+        .map(|vm| {
+            let figures = Figures::of(fleet.get(vm.id), fleet.off.contains(&vm.id));
+            (vm, figures)
+        })
+        .collect();
+    drop(fleet);
+    let vms: Vec<&Vm> = rows.iter().map(|(vm, _)| vm).collect();
     let shown_ids: Vec<VmId> = vms.iter().map(|vm| vm.id).collect();
     let all_selected =
         !shown_ids.is_empty() && shown_ids.iter().all(|id| selected.read().contains(id));
@@ -35,18 +63,33 @@ pub fn VmTable(vms: Vec<Vm>, selected: Signal<BTreeSet<VmId>>, panel: Signal<Pan
                             }),
                         }
                     }
-                    th { "Name" }
+                    th {
+                        class: "sortable",
+                        id: "sort-name",
+                        onclick: move |_| sort.set(sort().click(SortKey::Name)),
+                        "Name{sort().arrow(SortKey::Name)}"
+                    }
                     th { "Address" }
                     th { "Auth" }
                     th { "Jump host" }
                     th { "Tags" }
+                    for (key, label, id) in STATUS_COLUMNS {
+                        th {
+                            key: "{id}",
+                            class: "sortable status-col",
+                            id,
+                            title: "Sort by {label.to_lowercase()} (again: reverse)",
+                            onclick: move |_| sort.set(sort().click(key)),
+                            "{label}{sort().arrow(key)}"
+                        }
+                    }
                     th { "Connection" }
                     th { class: "col-actions", "" }
                 }
             }
             tbody {
-                for vm in vms {
-                    VmRow { key: "{vm.id}", vm, selected, panel }
+                for (vm, figures) in rows {
+                    VmRow { key: "{vm.id}", vm, figures, selected, panel }
                 }
             }
         }
@@ -54,7 +97,12 @@ pub fn VmTable(vms: Vec<Vm>, selected: Signal<BTreeSet<VmId>>, panel: Signal<Pan
 }
 
 #[component]
-fn VmRow(vm: Vm, selected: Signal<BTreeSet<VmId>>, panel: Signal<Panel>) -> Element {
+fn VmRow(
+    vm: Vm,
+    figures: Figures,
+    selected: Signal<BTreeSet<VmId>>,
+    panel: Signal<Panel>,
+) -> Element {
     let ctx = use_context::<UiContext>();
     let toasts = use_toasts();
     let inventory = super::use_inventory();
@@ -100,6 +148,14 @@ fn VmRow(vm: Vm, selected: Signal<BTreeSet<VmId>>, panel: Signal<Panel>) -> Elem
                     span { key: "{tag}", class: "tag", "{tag}" }
                 }
             }
+            td { class: "status-col", id: "vm-health-{vm.name}",
+                StatusBadge { health: figures.health, reason: figures.reason.clone() }
+            }
+            td { class: "status-col num", "{figures.latency}" }
+            td { class: "status-col num", "{figures.load}" }
+            td { class: "status-col num", "{figures.cpu}" }
+            td { class: "status-col num", "{figures.memory}" }
+            td { class: "status-col num", "{figures.disk}" }
             td { class: "vm-status", id: "vm-status-{vm.name}",
                 super::connection::StatusCell { id }
             }

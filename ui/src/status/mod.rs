@@ -1,0 +1,84 @@
+//! Live VM status in the UI: the fleet's status as one root signal, badges and figures for
+//! the VM list, the header summary, a VM's metrics and charts, and the dashboard.
+//!
+//! One subscription per window (`provide_status`) follows `engine.status().watch()`,
+//! which publishes at most about once a second; views read the one `Arc<FleetStatus>` and
+//! hand rows and cells plain, comparable figures, so a round that changes nothing a row
+//! shows re-renders nothing there.
+
+mod attention;
+mod badge;
+pub mod chart;
+mod dashboard;
+mod figures;
+mod fleet_map;
+mod header;
+mod jobs_widgets;
+pub mod layout;
+mod sort;
+mod summary;
+mod vm_panel;
+
+pub use badge::StatusBadge;
+pub use dashboard::Dashboard;
+pub use figures::Figures;
+pub use header::HeaderSummary;
+pub use sort::{sort_vms, Sort, SortKey};
+pub use vm_panel::VmStatusPanel;
+
+use crate::shell::Screen;
+use crate::vm::VmRequest;
+use crate::UiContext;
+use dioxus::prelude::*;
+use std::sync::Arc;
+use vmo_engine::status::{FleetStatus, Health};
+use vmo_engine::VmId;
+
+/// The fleet's status as last published by the engine.
+#[derive(Clone, Copy)]
+struct FleetSignal(Signal<Arc<FleetStatus>>);
+
+/// Starts following the engine's status; call once, at the root.
+pub fn provide_status() {
+    let ctx = use_context::<UiContext>();
+    let status = ctx.engine.status().clone();
+    let initial = status.fleet();
+    let mut fleet = use_context_provider(|| FleetSignal(Signal::new(initial))).0;
+    use_future(move || {
+        let mut watch = status.watch();
+        async move {
+            loop {
+                // Only a pointer is swapped: readers diff their own small figures.
+                let latest = watch.borrow_and_update().clone();
+                if !Arc::ptr_eq(&latest, &fleet.peek()) {
+                    fleet.set(latest);
+                }
+                if watch.changed().await.is_err() {
+                    break;
+                }
+            }
+        }
+    });
+}
+
+/// The fleet's status (subscribes the caller to every published round).
+pub fn use_fleet() -> Signal<Arc<FleetStatus>> {
+    use_context::<FleetSignal>().0
+}
+
+/// The CSS class of a health state (colours live in the stylesheet).
+pub fn health_class(health: Health) -> &'static str {
+    match health {
+        Health::Online => "health-online",
+        Health::Degraded => "health-degraded",
+        Health::Offline => "health-offline",
+        Health::Unknown => "health-unknown",
+    }
+}
+
+/// Shows a VM's page: the VMs screen with its detail open. For event handlers.
+pub fn open_vm(id: VmId) {
+    crate::vm::request(VmRequest::View(id));
+    let mut screen = consume_context::<Signal<Screen>>();
+    screen.set(Screen::Vms);
+}
