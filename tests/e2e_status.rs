@@ -1,0 +1,173 @@
+//! End to end: live status in the real app against three real sshd servers on 127.0.0.1 —
+//! the dashboard (the home screen) shows the fleet online, a stopped sshd turns offline
+//! with its reason in the VM list and on the VM page, comes back online after a restart,
+//! the VM page charts its probes, and a hidden dashboard widget stays hidden after a
+//! relaunch.
+
+mod support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+use support::fleet_in_inventory;
+use support::webdriver::{Driver, Session, WAIT};
+
+const APP: &str = env!("CARGO_BIN_EXE_vm-orchestrator");
+
+/// The value of `expr` (JavaScript returning a string) on the page.
+fn js(s: &Session, expr: &str) -> String {
+    s.execute(&format!("return String({expr});"))
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Presses "Probe now" on the open VM page until its badge shows `health` with a reason
+/// containing `reason` (a probe over a connection that just died may first give another
+/// reason; the next one reconnects).
+fn probe_until(s: &Session, health: &str, reason: &str) {
+    let deadline = Instant::now() + WAIT * 3;
+    loop {
+        let shown = js(
+            s,
+            "(document.querySelector('#vm-status-badge') || {}).dataset?.health",
+        );
+        let why = js(
+            s,
+            "(document.querySelector('#vm-status-reason') || {}).textContent",
+        );
+        if shown == health && why.to_lowercase().contains(reason) {
+            return;
+        }
+        if Instant::now() > deadline {
+            s.screenshot(&format!("status-never-{health}"));
+            panic!("the VM page never showed {health} ({reason}); last: {shown} ({why})");
+        }
+        if js(s, "!document.querySelector('#probe-now').disabled") == "true" {
+            s.click("#probe-now");
+        }
+        std::thread::sleep(Duration::from_millis(700));
+    }
+}
+
+#[test]
+fn dashboard_badges_vm_page_and_layout_follow_the_fleet() {
+    let (fleet, data) = fleet_in_inventory(3, &[("host0", "web"), ("host1", "web")]);
+    let env = [
+        ("VMO_DATA_DIR", data.path()),
+        ("VMO_KNOWN_HOSTS", fleet.known_hosts()),
+    ];
+    let driver = Driver::start(Path::new(APP), &env);
+    let s = driver.session();
+
+    // The home screen is the dashboard, and the monitor probes without being asked.
+    s.find("#dashboard");
+    s.wait_text("#header-status", "3 online");
+    for i in 0..3 {
+        s.find(&format!(".map-cell[data-vm=host{i}][data-health=online]"));
+    }
+    s.wait_text("#fleet-count-online", "3");
+    s.wait_text("#attention-none", "online");
+    s.screenshot("status-01-dashboard");
+
+    // The map can colour by a figure, and group by first tag.
+    support::choose(&s, "#fleet-map-by", "latency");
+    s.find(".map-cell[data-vm=host0][class*=level-]");
+    s.click("#fleet-map-group");
+    s.wait_text("#fleet-map", "untagged");
+    support::choose(&s, "#fleet-map-by", "status");
+
+    // Hide a widget: gone from the dashboard (and, below, after a relaunch).
+    s.click("#dashboard-customize");
+    s.click("#widget-failures-toggle");
+    s.wait_text("#widget-failures-toggle", "Show");
+    s.click("#widget-summary-down");
+    s.click("#dashboard-customize");
+    s.wait_gone("#widget-failures");
+    s.find("#widget-running");
+
+    // One sshd stops: the map cell opens its page, "Probe now" finds it refused.
+    fleet.stop_host(1);
+    s.click(".map-cell[data-vm=host1]");
+    s.find("#vm-detail");
+    probe_until(&s, "offline", "refused");
+    s.find("#vm-last-error");
+    s.screenshot("status-02-offline-page");
+    s.click("#vm-detail button[title=Close]");
+    s.wait_gone("#vm-detail");
+    // The list's badge says the same, the reason in its tooltip; the header counts it.
+    s.find("#vm-health-host1 .status-badge[data-health=offline]");
+    let title = js(&s, "document.querySelector('#vm-health-host1 .status-badge').title");
+    assert!(title.to_lowercase().contains("refused"), "{title}");
+    s.find("#vm-health-host0 .status-badge[data-health=online]");
+    s.wait_text("#header-status", "2 online");
+    s.wait_text("#header-status", "1 offline");
+    // Sorted by status, worst first.
+    s.click("#sort-status");
+    assert_eq!(
+        js(&s, "document.querySelector('#vm-table tbody tr').id"),
+        "vm-row-host1"
+    );
+    s.screenshot("status-03-offline-list");
+
+    // Restarted, it is online again, and its page charts the probes.
+    fleet.restart_host(1, false);
+    s.click("#vm-row-host1 .vm-name");
+    s.find("#vm-detail");
+    probe_until(&s, "online", "online");
+    probe_until(&s, "online", "online");
+    s.find("#vm-metric-kernel");
+    s.wait_text("#vm-metric-memory", "%");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let d = js(
+            &s,
+            "(document.querySelector('#vm-chart-latency path.chart-line') || {getAttribute: () => ''}).getAttribute('d')",
+        );
+        // At least two answers joined by a line.
+        if d.contains('L') {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no latency line: {d:?}");
+        if js(&s, "!document.querySelector('#probe-now').disabled") == "true" {
+            s.click("#probe-now");
+        }
+        std::thread::sleep(Duration::from_millis(700));
+    }
+    s.click("#chart-span-day");
+    s.find("#chart-span-day.active");
+    s.find("#vm-chart-cpu svg");
+    s.screenshot("status-04-charts");
+    s.click("#vm-detail button[title=Close]");
+    s.wait_text("#header-status", "3 online");
+
+    // The header line opens the dashboard.
+    s.click("#nav-jobs");
+    s.click("#header-status-summary");
+    s.find("#dashboard");
+
+    // Relaunched on the same data: the hidden widget stays hidden, the order kept.
+    s.quit();
+    let s = driver.session();
+    s.find("#dashboard");
+    s.find("#widget-map");
+    assert!(s.try_find("#widget-failures").is_none(), "hidden widget came back");
+    assert_eq!(
+        js(&s, "document.querySelector('.widgets .widget').id"),
+        "widget-map"
+    );
+    s.click("#dashboard-customize");
+    s.wait_text("#widget-failures-toggle", "Show");
+    s.quit();
+}
+
+/// An empty inventory: the dashboard says what to do and leads there.
+#[test]
+fn an_empty_dashboard_leads_to_adding_vms() {
+    let data = tempfile::tempdir().unwrap();
+    let driver = Driver::start(Path::new(APP), &[("VMO_DATA_DIR", data.path())]);
+    let s = driver.session();
+    s.wait_text("#dashboard-empty", "No VMs yet");
+    s.click("#dashboard-add");
+    s.find("#vm-form");
+    s.quit();
+}
