@@ -103,10 +103,8 @@ fn dashboard_badges_vm_page_and_layout_follow_the_fleet() {
     s.wait_text("#header-status", "1 offline");
     // Sorted by status, worst first.
     s.click("#sort-status");
-    assert_eq!(
-        js(&s, "document.querySelector('#vm-table tbody tr').id"),
-        "vm-row-host1"
-    );
+    s.wait_script("return document.querySelector('#vm-table tbody tr').id === 'vm-row-host1';");
+    s.find("#sort-status");
     s.screenshot("status-03-offline-list");
 
     // Restarted, it is online again, and its page charts the probes.
@@ -151,10 +149,7 @@ fn dashboard_badges_vm_page_and_layout_follow_the_fleet() {
     s.find("#dashboard");
     s.find("#widget-map");
     assert!(s.try_find("#widget-failures").is_none(), "hidden widget came back");
-    assert_eq!(
-        js(&s, "document.querySelector('.widgets .widget').id"),
-        "widget-map"
-    );
+    s.wait_script("return document.querySelector('.widgets .widget').id === 'widget-map';");
     s.click("#dashboard-customize");
     s.wait_text("#widget-failures-toggle", "Show");
     s.quit();

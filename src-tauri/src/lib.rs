@@ -69,7 +69,8 @@ pub fn run() -> anyhow::Result<()> {
             if let Err(e) = tauri::async_runtime::block_on(engine.jobs().follow_other_processes()) {
                 tracing::warn!("other programs' jobs will show only after a reload: {e}");
             }
-            engine.status().start_monitor();
+            // Inside the runtime: the monitor is a task on it.
+            tauri::async_runtime::block_on(async { engine.status().start_monitor() });
             window::create_main(&handle, &ui.origin(), tray_ok)?;
             Ok(())
         })

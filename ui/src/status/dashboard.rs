@@ -79,7 +79,10 @@ pub fn Dashboard() -> Element {
                                             id: "widget-{slot.id}-up",
                                             title: "Move up",
                                             disabled: i == 0,
-                                            onclick: move |_| save.call(layout::moved(&slots.peek(), slot.id, true)),
+                                            onclick: move |_| {
+                                                let next = layout::moved(&slots.peek(), slot.id, true);
+                                                save.call(next)
+                                            },
                                             "↑"
                                         }
                                         button {
@@ -87,13 +90,19 @@ pub fn Dashboard() -> Element {
                                             id: "widget-{slot.id}-down",
                                             title: "Move down",
                                             disabled: i == last,
-                                            onclick: move |_| save.call(layout::moved(&slots.peek(), slot.id, false)),
+                                            onclick: move |_| {
+                                                let next = layout::moved(&slots.peek(), slot.id, false);
+                                                save.call(next)
+                                            },
                                             "↓"
                                         }
                                         button {
                                             class: "button small",
                                             id: "widget-{slot.id}-toggle",
-                                            onclick: move |_| save.call(layout::toggled(&slots.peek(), slot.id)),
+                                            onclick: move |_| {
+                                                let next = layout::toggled(&slots.peek(), slot.id);
+                                                save.call(next)
+                                            },
                                             if slot.shown { "Hide" } else { "Show" }
                                         }
                                     }
