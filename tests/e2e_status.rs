@@ -111,8 +111,8 @@ fn dashboard_badges_vm_page_and_layout_follow_the_fleet() {
     fleet.restart_host(1, false);
     s.click("#vm-row-host1 .vm-name");
     s.find("#vm-detail");
-    probe_until(&s, "online", "online");
-    probe_until(&s, "online", "online");
+    probe_until(&s, "online", "");
+    probe_until(&s, "online", "");
     s.find("#vm-metric-kernel");
     s.wait_text("#vm-metric-memory", "%");
     let deadline = Instant::now() + WAIT;
@@ -131,10 +131,12 @@ fn dashboard_badges_vm_page_and_layout_follow_the_fleet() {
         }
         std::thread::sleep(Duration::from_millis(700));
     }
+    s.execute("document.getElementById('vm-chart-latency').scrollIntoView(); return true;");
+    std::thread::sleep(Duration::from_millis(300));
+    s.screenshot("status-04-charts");
     s.click("#chart-span-day");
     s.find("#chart-span-day.active");
     s.find("#vm-chart-cpu svg");
-    s.screenshot("status-04-charts");
     s.click("#vm-detail button[title=Close]");
     s.wait_text("#header-status", "3 online");
 

@@ -88,7 +88,9 @@ pub fn VmStatusPanel(vm: VmId) -> Element {
         section { class: "vm-status-panel", id: "vm-status",
             div { class: "vm-status-head",
                 StatusBadge { health, reason: why.clone(), id: "vm-status-badge" }
-                span { class: "vm-status-reason", id: "vm-status-reason", "{why}" }
+                span { class: "vm-status-reason", id: "vm-status-reason",
+                    if health != Health::Online { "{why}" }
+                }
                 button {
                     class: "button small",
                     id: "probe-now",

@@ -37,6 +37,8 @@ pub fn VmTable(vms: Vec<Vm>, selected: Signal<BTreeSet<VmId>>, panel: Signal<Pan
         .collect();
     drop(fleet);
     let vms: Vec<&Vm> = rows.iter().map(|(vm, _)| vm).collect();
+    // The status columns need the room; a jump host column only when one is used.
+    let jumps = vms.iter().any(|vm| vm.jump_host.is_some());
     let shown_ids: Vec<VmId> = vms.iter().map(|vm| vm.id).collect();
     let all_selected =
         !shown_ids.is_empty() && shown_ids.iter().all(|id| selected.read().contains(id));
@@ -71,7 +73,9 @@ pub fn VmTable(vms: Vec<Vm>, selected: Signal<BTreeSet<VmId>>, panel: Signal<Pan
                     }
                     th { "Address" }
                     th { "Auth" }
-                    th { "Jump host" }
+                    if jumps {
+                        th { "Jump host" }
+                    }
                     th { "Tags" }
                     for (key, label, id) in STATUS_COLUMNS {
                         th {
@@ -89,7 +93,7 @@ pub fn VmTable(vms: Vec<Vm>, selected: Signal<BTreeSet<VmId>>, panel: Signal<Pan
             }
             tbody {
                 for (vm, figures) in rows {
-                    VmRow { key: "{vm.id}", vm, figures, selected, panel }
+                    VmRow { key: "{vm.id}", vm, figures, jumps, selected, panel }
                 }
             }
         }
@@ -100,6 +104,7 @@ pub fn VmTable(vms: Vec<Vm>, selected: Signal<BTreeSet<VmId>>, panel: Signal<Pan
 fn VmRow(
     vm: Vm,
     figures: Figures,
+    jumps: bool,
     selected: Signal<BTreeSet<VmId>>,
     panel: Signal<Panel>,
 ) -> Element {
@@ -142,7 +147,9 @@ fn VmRow(
             }
             td { class: "mono vm-address", "{vm.address()}" }
             td { class: "vm-auth", title: "{auth_title}", "{auth}" }
-            td { class: "mono", {vm.jump_host.clone().unwrap_or_default()} }
+            if jumps {
+                td { class: "mono", {vm.jump_host.clone().unwrap_or_default()} }
+            }
             td {
                 for tag in vm.tags.iter() {
                     span { key: "{tag}", class: "tag", "{tag}" }
