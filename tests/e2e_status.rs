@@ -168,3 +168,60 @@ fn an_empty_dashboard_leads_to_adding_vms() {
     s.find("#vm-form");
     s.quit();
 }
+
+/// Benchmark, not a test of the suite (run it with `--ignored`, ideally `--release`): 1,000
+/// VMs whose status all change every second (`VMO_STATUS_SIM`), shown on the dashboard's
+/// fleet map, then in the VM list sorted by status, then on a VM page. How long is the UI's
+/// event loop ever kept busy? Reads the app's lag probe (`VMO_LAG_PROBE`) and prints it.
+#[test]
+#[ignore = "benchmark: run with --ignored (and --release for the real figure)"]
+fn status_of_1000_vms_changing_every_second() {
+    let data = tempfile::tempdir().unwrap();
+    let config = data.path().join("ssh_config");
+    let hosts: String = (0..1000)
+        .map(|i| format!("Host vm-{i:04}\n  HostName 127.0.0.1\n  Port 9\n\n"))
+        .collect();
+    std::fs::write(&config, hosts).unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let engine = vmo_engine::Engine::open(vmo_engine::Paths::new(data.path()))
+            .await
+            .unwrap();
+        let summary = engine.inventory().import_apply(&config, None).await.unwrap();
+        assert_eq!(summary.added, 1000);
+    });
+    let probe = data.path().join("lag.txt");
+    let sim = data.path().join("sim");
+    let driver = Driver::start(
+        Path::new(APP),
+        &[
+            ("VMO_DATA_DIR", data.path()),
+            ("VMO_LAG_PROBE", &probe),
+            ("VMO_STATUS_SIM", &sim),
+        ],
+    );
+    let s = driver.session();
+    s.wait_text("#header-status", "1000 VMs");
+    s.find(".map-cell[data-vm=vm-0999]");
+    let report = |what: &str| {
+        let text = std::fs::read_to_string(&probe).expect("the lag probe wrote its file");
+        let at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        println!("{what}, until {at} (figures since launch): {}", text.trim());
+    };
+    std::thread::sleep(Duration::from_secs(8));
+    report("dashboard, 1,000 map cells changing every second");
+    s.click("#nav-vms");
+    s.find("#vm-row-vm-0999");
+    std::thread::sleep(Duration::from_secs(8));
+    report("+ VM list, 1,000 rows by name");
+    s.click("#sort-status");
+    std::thread::sleep(Duration::from_secs(8));
+    report("+ VM list, 1,000 rows sorted by status (reordered every second)");
+    s.click("#vm-row-vm-0500 .vm-name");
+    s.find("#vm-status-badge");
+    std::thread::sleep(Duration::from_secs(4));
+    report("+ VM page");
+    s.quit();
+}

@@ -8,11 +8,13 @@
 
 mod attention;
 mod badge;
+mod cells;
 pub mod chart;
 mod dashboard;
 mod figures;
 mod fleet_map;
 mod header;
+mod sim;
 mod jobs_widgets;
 pub mod layout;
 mod sort;
@@ -20,6 +22,7 @@ mod summary;
 mod vm_panel;
 
 pub use badge::StatusBadge;
+pub use cells::StatusCells;
 pub use dashboard::Dashboard;
 pub use figures::Figures;
 pub use header::HeaderSummary;
@@ -41,12 +44,16 @@ struct FleetSignal(Signal<Arc<FleetStatus>>);
 /// Starts following the engine's status; call once, at the root.
 pub fn provide_status() {
     let ctx = use_context::<UiContext>();
-    let status = ctx.engine.status().clone();
-    let initial = status.fleet();
+    let initial = ctx.engine.status().fleet();
     let mut fleet = use_context_provider(|| FleetSignal(Signal::new(initial))).0;
     use_future(move || {
-        let mut watch = status.watch();
+        let status = ctx.engine.status().clone();
+        let inventory = ctx.engine.inventory().clone();
         async move {
+            if sim::enabled() {
+                return sim::run(inventory, fleet).await;
+            }
+            let mut watch = status.watch();
             loop {
                 // Only a pointer is swapped: readers diff their own small figures.
                 let latest = watch.borrow_and_update().clone();

@@ -3,7 +3,7 @@
 
 use super::Panel;
 use crate::shared::toast::use_toasts;
-use crate::status::{sort_vms, use_fleet, Figures, Sort, SortKey, StatusBadge};
+use crate::status::{sort_vms, use_fleet, Sort, SortKey, StatusCells};
 use crate::UiContext;
 use dioxus::prelude::*;
 use std::collections::BTreeSet;
@@ -24,19 +24,14 @@ const STATUS_COLUMNS: [(SortKey, &str, &str); 6] = [
 pub fn VmTable(vms: Vec<Vm>, selected: Signal<BTreeSet<VmId>>, panel: Signal<Panel>) -> Element {
     let mut sort = use_signal(Sort::default);
     let fleet = use_fleet();
-    let fleet = fleet.read();
     let mut vms = vms;
-    sort_vms(&mut vms, &fleet, sort());
-    // Rows get plain figures: one whose figures did not change is not re-rendered.
-    let rows: Vec<(Vm, Figures)> = vms
-        .into_iter()
-        .map(|vm| {
-            let figures = Figures::of(fleet.get(vm.id), fleet.off.contains(&vm.id));
-            (vm, figures)
-        })
-        .collect();
-    drop(fleet);
-    let vms: Vec<&Vm> = rows.iter().map(|(vm, _)| vm).collect();
+    // Only a sort by status or a figure follows the fleet here; the rows' status cells
+    // follow it on their own, so a probe round never re-renders whole rows.
+    if sort().key != SortKey::Name {
+        sort_vms(&mut vms, &fleet.read(), sort());
+    } else {
+        sort_vms(&mut vms, &fleet.peek(), sort());
+    }
     // The status columns need the room; a jump host column only when one is used.
     let jumps = vms.iter().any(|vm| vm.jump_host.is_some());
     let shown_ids: Vec<VmId> = vms.iter().map(|vm| vm.id).collect();
@@ -92,8 +87,8 @@ pub fn VmTable(vms: Vec<Vm>, selected: Signal<BTreeSet<VmId>>, panel: Signal<Pan
                 }
             }
             tbody {
-                for (vm, figures) in rows {
-                    VmRow { key: "{vm.id}", vm, figures, jumps, selected, panel }
+                for vm in vms {
+                    VmRow { key: "{vm.id}", vm, jumps, selected, panel }
                 }
             }
         }
@@ -103,7 +98,6 @@ pub fn VmTable(vms: Vec<Vm>, selected: Signal<BTreeSet<VmId>>, panel: Signal<Pan
 #[component]
 fn VmRow(
     vm: Vm,
-    figures: Figures,
     jumps: bool,
     selected: Signal<BTreeSet<VmId>>,
     panel: Signal<Panel>,
@@ -155,14 +149,7 @@ fn VmRow(
                     span { key: "{tag}", class: "tag", "{tag}" }
                 }
             }
-            td { class: "status-col", id: "vm-health-{vm.name}",
-                StatusBadge { health: figures.health, reason: figures.reason.clone() }
-            }
-            td { class: "status-col num", "{figures.latency}" }
-            td { class: "status-col num", "{figures.load}" }
-            td { class: "status-col num", "{figures.cpu}" }
-            td { class: "status-col num", "{figures.memory}" }
-            td { class: "status-col num", "{figures.disk}" }
+            StatusCells { vm: id, name: vm.name.clone() }
             td { class: "vm-status", id: "vm-status-{vm.name}",
                 super::connection::StatusCell { id }
             }
