@@ -96,7 +96,10 @@ fn dashboard_badges_vm_page_and_layout_follow_the_fleet() {
     s.wait_gone("#vm-detail");
     // The list's badge says the same, the reason in its tooltip; the header counts it.
     s.find("#vm-health-host1 .status-badge[data-health=offline]");
-    let title = js(&s, "document.querySelector('#vm-health-host1 .status-badge').title");
+    let title = js(
+        &s,
+        "document.querySelector('#vm-health-host1 .status-badge').title",
+    );
     assert!(title.to_lowercase().contains("refused"), "{title}");
     s.find("#vm-health-host0 .status-badge[data-health=online]");
     s.wait_text("#header-status", "2 online");
@@ -150,7 +153,10 @@ fn dashboard_badges_vm_page_and_layout_follow_the_fleet() {
     let s = driver.session();
     s.find("#dashboard");
     s.find("#widget-map");
-    assert!(s.try_find("#widget-failures").is_none(), "hidden widget came back");
+    assert!(
+        s.try_find("#widget-failures").is_none(),
+        "hidden widget came back"
+    );
     s.wait_script("return document.querySelector('.widgets .widget').id === 'widget-map';");
     s.click("#dashboard-customize");
     s.wait_text("#widget-failures-toggle", "Show");
@@ -186,7 +192,11 @@ fn status_of_1000_vms_changing_every_second() {
         let engine = vmo_engine::Engine::open(vmo_engine::Paths::new(data.path()))
             .await
             .unwrap();
-        let summary = engine.inventory().import_apply(&config, None).await.unwrap();
+        let summary = engine
+            .inventory()
+            .import_apply(&config, None)
+            .await
+            .unwrap();
         assert_eq!(summary.added, 1000);
     });
     let probe = data.path().join("lag.txt");

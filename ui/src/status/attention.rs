@@ -17,7 +17,8 @@ pub fn needing_attention<'a>(vms: &'a [Vm], fleet: &FleetStatus) -> Vec<&'a Vm> 
         .iter()
         .filter_map(|vm| {
             let s = fleet.get(vm.id)?;
-            matches!(s.health, Health::Offline | Health::Degraded).then_some((vm, s.health, s.since_ms))
+            matches!(s.health, Health::Offline | Health::Degraded)
+                .then_some((vm, s.health, s.since_ms))
         })
         .collect();
     list.sort_by_key(|(_, health, since)| (*health, *since));

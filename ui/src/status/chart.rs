@@ -118,7 +118,8 @@ pub fn Chart(
     gap_ms: i64,
     fixed_max: Option<f64>,
 ) -> Element {
-    let top = fixed_max.unwrap_or_else(|| nice_max(points.iter().map(|p| p.max).fold(0.0, f64::max)));
+    let top =
+        fixed_max.unwrap_or_else(|| nice_max(points.iter().map(|p| p.max).fold(0.0, f64::max)));
     let frame = Frame {
         width: W,
         height: H,
@@ -202,7 +203,11 @@ mod tests {
 
     #[test]
     fn samples_make_one_line_scaled_into_the_frame() {
-        let points = [pt(0, 0.0, 0.0, 0.0), pt(250, 5.0, 5.0, 5.0), pt(500, 10.0, 10.0, 10.0)];
+        let points = [
+            pt(0, 0.0, 0.0, 0.0),
+            pt(250, 5.0, 5.0, 5.0),
+            pt(500, 10.0, 10.0, 10.0),
+        ];
         let p = paths(&points, &frame());
         assert_eq!(p.line, "M0.0 50.0L25.0 25.0L50.0 0.0");
         assert_eq!(p.band, "", "samples have no spread");
@@ -210,7 +215,11 @@ mod tests {
 
     #[test]
     fn a_gap_breaks_the_line_and_a_lone_point_is_a_dot() {
-        let points = [pt(0, 1.0, 1.0, 1.0), pt(200, 1.0, 1.0, 1.0), pt(900, 2.0, 2.0, 2.0)];
+        let points = [
+            pt(0, 1.0, 1.0, 1.0),
+            pt(200, 1.0, 1.0, 1.0),
+            pt(900, 2.0, 2.0, 2.0),
+        ];
         let p = paths(&points, &frame());
         assert_eq!(p.line, "M0.0 45.0L20.0 45.0M90.0 40.0h0.1");
     }

@@ -157,7 +157,10 @@ mod tests {
         assert_eq!(f.latency, "—");
         assert_eq!(f.reason, "connection refused");
         assert_eq!(f.summary("web-1"), "web-1: offline — connection refused");
-        assert_eq!(Figures::of(None, true).reason, "probing is off for its tags");
+        assert_eq!(
+            Figures::of(None, true).reason,
+            "probing is off for its tags"
+        );
         assert_eq!(Figures::of(None, false).health, Health::Unknown);
     }
 }

@@ -8,9 +8,9 @@ use crate::vm::use_inventory;
 use crate::UiContext;
 use dioxus::prelude::*;
 use std::collections::BTreeMap;
+use vmo_engine::settings::Thresholds;
 use vmo_engine::status::{Health, Metric, VmStatus};
 use vmo_engine::vm::Vm;
-use vmo_engine::settings::Thresholds;
 
 /// 0: no figure; 1 (far from the limit) to 5 (at or over it).
 pub fn level(metric: Metric, status: &VmStatus, thresholds: &Thresholds) -> u8 {
@@ -104,7 +104,7 @@ pub fn FleetMap() -> Element {
                     }
                     div { class: "map-cells",
                         for (name, id, class, health, title) in cells(vms) {
-                            div {
+                            button {
                                 key: "{id}",
                                 class,
                                 "data-vm": "{name}",
@@ -163,6 +163,10 @@ mod tests {
         s.latency_ms = Some(1000);
         assert_eq!(level(Metric::Latency, &s, &t), 5);
         s.health = Health::Offline;
-        assert_eq!(level(Metric::Latency, &s, &t), 0, "offline has no live figure");
+        assert_eq!(
+            level(Metric::Latency, &s, &t),
+            0,
+            "offline has no live figure"
+        );
     }
 }

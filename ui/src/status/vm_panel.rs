@@ -21,6 +21,8 @@ pub fn VmStatusPanel(vm: VmId) -> Element {
     let fleet_now = fleet.read();
     let status = fleet_now.get(vm).cloned();
     let off = fleet_now.off.contains(&vm);
+    // While paused the monitor starts no probe, not even an asked one.
+    let paused = fleet_now.paused;
     drop(fleet_now);
     let checked = status.as_ref().and_then(|s| s.checked_ms);
     // "Probing…" until a probe newer than the one shown when asked comes back.
@@ -34,14 +36,17 @@ pub fn VmStatusPanel(vm: VmId) -> Element {
         .as_ref()
         .and_then(|s| s.latency_ms)
         .map_or_else(dash, |l| format!("{l} ms"));
-    let load = reading.as_ref().and_then(|r| r.load).map_or_else(dash, |l| {
-        let per_cpu = reading
-            .as_ref()
-            .and_then(|r| r.load_per_cpu())
-            .map(|p| format!(" ({p:.2} per CPU)"))
-            .unwrap_or_default();
-        format!("{:.2} {:.2} {:.2}{per_cpu}", l[0], l[1], l[2])
-    });
+    let load = reading
+        .as_ref()
+        .and_then(|r| r.load)
+        .map_or_else(dash, |l| {
+            let per_cpu = reading
+                .as_ref()
+                .and_then(|r| r.load_per_cpu())
+                .map(|p| format!(" ({p:.2} per CPU)"))
+                .unwrap_or_default();
+            format!("{:.2} {:.2} {:.2}{per_cpu}", l[0], l[1], l[2])
+        });
     let cpus = reading
         .as_ref()
         .and_then(|r| r.cpu_count)
@@ -71,11 +76,16 @@ pub fn VmStatusPanel(vm: VmId) -> Element {
     let os = reading
         .as_ref()
         .and_then(|r| r.os.clone().or_else(|| r.os_id.clone()))
-        .map_or_else(dash, |os| match reading.as_ref().and_then(|r| r.os_version.clone()) {
-            Some(v) if !os.contains(&v) => format!("{os} {v}"),
-            _ => os,
+        .map_or_else(dash, |os| {
+            match reading.as_ref().and_then(|r| r.os_version.clone()) {
+                Some(v) if !os.contains(&v) => format!("{os} {v}"),
+                _ => os,
+            }
         });
-    let kernel = reading.as_ref().and_then(|r| r.kernel.clone()).unwrap_or_else(dash);
+    let kernel = reading
+        .as_ref()
+        .and_then(|r| r.kernel.clone())
+        .unwrap_or_else(dash);
     let last_probe = checked.map_or_else(|| "never".to_string(), |at| format_ago(now, at));
     let last_ok = status
         .as_ref()
@@ -94,8 +104,14 @@ pub fn VmStatusPanel(vm: VmId) -> Element {
                 button {
                     class: "button small",
                     id: "probe-now",
-                    disabled: probing || off,
-                    title: if off { "Probing is off for this VM's tags" } else { "Probe this VM now" },
+                    disabled: probing || off || paused,
+                    title: if off {
+                        "Probing is off for this VM's tags"
+                    } else if paused {
+                        "Probing is paused (resume it on the dashboard)"
+                    } else {
+                        "Probe this VM now"
+                    },
                     onclick: {
                         let status = ctx.engine.status().clone();
                         move |_| {

@@ -96,12 +96,7 @@ pub fn VmTable(vms: Vec<Vm>, selected: Signal<BTreeSet<VmId>>, panel: Signal<Pan
 }
 
 #[component]
-fn VmRow(
-    vm: Vm,
-    jumps: bool,
-    selected: Signal<BTreeSet<VmId>>,
-    panel: Signal<Panel>,
-) -> Element {
+fn VmRow(vm: Vm, jumps: bool, selected: Signal<BTreeSet<VmId>>, panel: Signal<Panel>) -> Element {
     let ctx = use_context::<UiContext>();
     let toasts = use_toasts();
     let inventory = super::use_inventory();
