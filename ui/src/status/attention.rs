@@ -53,7 +53,12 @@ pub fn Attention() -> Element {
                         reason: reason(fleet.get(vm.id), false),
                     }
                     span { class: "attention-name", "{vm.name}" }
-                    span { class: "attention-reason ellipsis", {reason(fleet.get(vm.id), false)} }
+                    // Cut to the widget's width; the whole reason in the tooltip.
+                    span {
+                        class: "attention-reason ellipsis",
+                        title: reason(fleet.get(vm.id), false),
+                        {reason(fleet.get(vm.id), false)}
+                    }
                     span { class: "muted",
                         {fleet.get(vm.id).map(|s| format!("since {}", format_ago(now, s.since_ms))).unwrap_or_default()}
                     }
