@@ -2,9 +2,12 @@
 //! the VM list, the header summary, a VM's metrics and charts, and the dashboard.
 //!
 //! One subscription per window (`provide_status`) follows `engine.status().watch()`,
-//! which publishes at most about once a second; views read the one `Arc<FleetStatus>` and
-//! hand rows and cells plain, comparable figures, so a round that changes nothing a row
-//! shows re-renders nothing there.
+//! which publishes at most about once a second; views read the one `Arc<FleetStatus>`.
+//! The VM list's rows never follow it: each row's status cells keep a memo of their
+//! figures as text, so a round re-renders only the cells whose text changed (and the list
+//! itself only when sorted by status or a figure). With 1,000 VMs all changing every
+//! second the event loop stays under 30 ms busy in a release build (the ignored
+//! benchmark `status_of_1000_vms_changing_every_second` in `tests/e2e_status.rs`).
 
 mod attention;
 mod badge;
