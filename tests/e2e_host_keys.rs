@@ -69,6 +69,7 @@ fn twenty_new_keys_in_one_review_and_a_changed_key_replaced_alone() {
         ],
     );
     let s = driver.session();
+    s.click("#nav-vms"); // the app opens on the dashboard
     s.find("#vm-row-host20");
 
     // Every row, one test: one dialog lists the twenty new keys, the changed one apart.
@@ -152,6 +153,7 @@ fn import_fetches_keys_and_the_run_dialog_checks_them() {
         ],
     );
     let s = driver.session();
+    s.click("#nav-vms"); // the app opens on the dashboard
 
     // Importing fetches the new hosts' keys and opens the review (the known one is not in it).
     s.click("#vm-import");

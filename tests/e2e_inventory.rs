@@ -49,6 +49,7 @@ fn inventory_end_to_end() {
     let driver = Driver::start(Path::new(APP), &[("VMO_DATA_DIR", data.path())]);
 
     let s = driver.session();
+    s.click("#nav-vms"); // the app opens on the dashboard
     s.find("#vm-empty");
     s.screenshot("01-empty");
 
@@ -137,6 +138,7 @@ fn inventory_end_to_end() {
     s.wait_script(
         "return window.vmoMarker === undefined && !!window.vmoSocket && window.vmoSocket.readyState === 1;",
     );
+    s.click("#nav-vms"); // a fresh page opens on the dashboard
     s.find(&row("alpha"));
     s.click("#nav-settings");
     s.wait_text("#content", "Data directory");
@@ -159,6 +161,7 @@ fn inventory_end_to_end() {
     // Quit and relaunch: the inventory is as it was.
     s.quit();
     let s = driver.session();
+    s.click("#nav-vms"); // the app opens on the dashboard
     s.wait_text(
         &format!("{} .vm-address", row("web-1")),
         "ops@10.0.0.5:2222",
@@ -192,6 +195,7 @@ fn tags_details_duplicate_bulk_delete_and_theme() {
     });
     let driver = Driver::start(Path::new(APP), &[("VMO_DATA_DIR", data.path())]);
     let s = driver.session();
+    s.click("#nav-vms"); // the app opens on the dashboard
     s.wait_text("#vm-count", "3 of 3 shown");
 
     // A tag chip filters, and a second click clears it.
@@ -258,6 +262,7 @@ fn tags_details_duplicate_bulk_delete_and_theme() {
     s.screenshot("06-dark-settings");
     s.quit();
     let s = driver.session();
+    s.click("#nav-vms"); // the app opens on the dashboard
     s.find("#app.theme-dark");
     s.find(&row("web-1"));
     s.screenshot("07-dark-relaunched");

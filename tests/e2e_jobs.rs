@@ -35,6 +35,7 @@ fn run_watch_filter_cancel_retry_export_and_notify() {
         ],
     );
     let s = driver.session();
+    s.click("#nav-vms"); // the app opens on the dashboard
 
     // Three VMs selected, one command; host2 fails.
     for i in 0..3 {
@@ -191,6 +192,7 @@ fn every_view_renders_colours_and_grouping_sets_apart_hosts_that_did_not_run() {
         ],
     );
     let s = driver.session();
+    s.click("#nav-vms"); // the app opens on the dashboard
     for i in 0..3 {
         s.click(&format!("#vm-row-host{i} input[type=checkbox]"));
     }
@@ -252,6 +254,7 @@ fn a_million_line_log_scrolls_and_filters() {
         ],
     );
     let s = driver.session();
+    s.click("#nav-vms"); // the app opens on the dashboard
     s.click("#vm-row-host0 button[title='Run on host0']");
     s.fill("#run-command", "seq 1 1000000 | sed 's/^/row /'");
     s.click("#run-start");
@@ -312,6 +315,7 @@ fn ui_responsiveness_while_twenty_hosts_stream() {
         ],
     );
     let s = driver.session();
+    s.click("#nav-vms"); // the app opens on the dashboard
     phase("s.click('#vm-table thead input[type=chec");
     s.click("#vm-table thead input[type=checkbox]");
     s.wait_text("#vm-run-selected", "(20)");

@@ -45,6 +45,7 @@ fn palette_finds_and_opens_and_completion_recalls_history() {
         ],
     );
     let s = driver.session();
+    s.click("#nav-vms"); // the app opens on the dashboard
     s.find("#vm-row-host1");
 
     // A VM by a fuzzy query: Enter opens its detail on the VMs screen.

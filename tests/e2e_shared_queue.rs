@@ -132,6 +132,7 @@ fn output_the_disk_cannot_hold_is_reported_on_the_job_and_notified() {
         ],
     );
     let s = driver.session();
+    s.click("#nav-vms"); // the app opens on the dashboard
     s.find("#vm-row-host0");
     // Leave about 1 MB free, then run 2 x 4 MB of output.
     disk.fill(1 << 20);

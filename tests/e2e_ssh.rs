@@ -45,6 +45,7 @@ fn test_connections_trust_a_key_and_run_a_command() {
         ],
     );
     let s = driver.session();
+    s.click("#nav-vms"); // the app opens on the dashboard
     s.find("#vm-row-host0");
 
     // A known host tests ok.
@@ -139,6 +140,7 @@ fn a_password_is_asked_for_kept_in_the_keyring_and_used() {
         ],
     );
     let s = driver.session();
+    s.click("#nav-vms"); // the app opens on the dashboard
 
     // No password stored yet: the app asks for it.
     s.click("#vm-row-pw button[title='Test pw']");

@@ -45,12 +45,13 @@ fn ProfileShell(ctx: UiContext) -> Element {
     use_context_provider(|| ctx.clone());
     use_context_provider(Toasts::default);
     crate::vm::provide_inventory();
+    crate::status::provide_status();
     crate::vm::provide_vm_requests();
     crate::vm::provide_connection_tests();
     crate::job::provide_jobs_version();
     crate::command::provide_command_ui();
     crate::shared::lag_probe::use_lag_probe();
-    let screen = use_context_provider(|| Signal::new(Screen::Vms));
+    let screen = use_context_provider(|| Signal::new(Screen::Dashboard));
     // The page title names the profile too (the host sets the window's own title);
     // profile names are [a-z0-9_-], safe inside a JS string.
     let title = format!("VM Orchestrator — {}", ctx.engine.profile());

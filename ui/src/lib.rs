@@ -11,6 +11,7 @@ mod job;
 mod log;
 mod shared;
 mod shell;
+mod status;
 pub mod transport;
 mod vm;
 

@@ -12,6 +12,8 @@ use vmo_engine::jobs::JobId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
+    /// The home screen.
+    Dashboard,
     Vms,
     Jobs,
     /// One job's page (under Jobs in the sidebar).
@@ -21,7 +23,8 @@ pub enum Screen {
 }
 
 impl Screen {
-    const ALL: [Screen; 4] = [
+    const ALL: [Screen; 5] = [
+        Screen::Dashboard,
         Screen::Vms,
         Screen::Jobs,
         Screen::Commands,
@@ -38,6 +41,7 @@ impl Screen {
 
     fn label(self) -> &'static str {
         match self {
+            Self::Dashboard => "Dashboard",
             Self::Vms => "VMs",
             Self::Jobs | Self::Job(_) => "Jobs",
             Self::Commands => "Commands",
@@ -47,6 +51,7 @@ impl Screen {
 
     fn id(self) -> &'static str {
         match self {
+            Self::Dashboard => "nav-dashboard",
             Self::Vms => "nav-vms",
             Self::Jobs | Self::Job(_) => "nav-jobs",
             Self::Commands => "nav-commands",
@@ -56,6 +61,7 @@ impl Screen {
 
     fn icon(self) -> &'static str {
         match self {
+            Self::Dashboard => "◫",
             Self::Vms => "▤",
             Self::Jobs | Self::Job(_) => "▶",
             Self::Commands => "⌘",
@@ -65,6 +71,7 @@ impl Screen {
 
     pub fn render(self) -> Element {
         match self {
+            Self::Dashboard => rsx! { crate::status::Dashboard {} },
             Self::Vms => rsx! { VmScreen {} },
             Self::Jobs => rsx! { JobsScreen {} },
             Self::Job(id) => rsx! { JobPage { key: "{id.0}", id } },
@@ -95,6 +102,7 @@ pub fn Header(screen: Signal<Screen>) -> Element {
             profiles::ProfileMenu {}
             div { class: "header-status", id: "header-status",
                 span { class: "pill", "{count} VM" if count != 1 { "s" } }
+                crate::status::HeaderSummary {}
             }
             button {
                 class: "palette-button",

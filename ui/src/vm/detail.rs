@@ -43,6 +43,7 @@ pub fn VmDetail(vm: Vm, panel: Signal<Panel>) -> Element {
                     dt { "Updated" }
                     dd { {format_millis(vm.updated_at)} }
                 }
+                crate::status::VmStatusPanel { vm: id }
                 crate::job::VmJobHistory { vm: id }
             }
             div { class: "modal-foot",

@@ -64,6 +64,12 @@ pub fn provide_vm_requests() {
     use_context_provider(|| VmRequests(Signal::new(None)));
 }
 
+/// Leaves a request for the VMs screen (from an event handler; show the screen too).
+pub fn request(request: VmRequest) {
+    let mut slot = consume_context::<VmRequests>().0;
+    slot.set(Some(request));
+}
+
 /// The request slot: set it (and show the VMs screen) to have the screen act.
 pub fn use_vm_requests() -> Signal<Option<VmRequest>> {
     use_context::<VmRequests>().0

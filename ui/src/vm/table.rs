@@ -1,14 +1,39 @@
-//! The inventory table with selection and per-row actions.
+//! The inventory table with selection, live status columns (sortable) and per-row
+//! actions.
 
 use super::Panel;
 use crate::shared::toast::use_toasts;
+use crate::status::{sort_vms, use_fleet, Sort, SortKey, StatusCells};
 use crate::UiContext;
 use dioxus::prelude::*;
 use std::collections::BTreeSet;
+use vmo_engine::status::Metric;
 use vmo_engine::{AuthMethod, Vm, VmId};
+
+/// The sortable status columns: key, label, header id.
+const STATUS_COLUMNS: [(SortKey, &str, &str); 6] = [
+    (SortKey::Status, "Status", "sort-status"),
+    (SortKey::Metric(Metric::Latency), "Latency", "sort-latency"),
+    (SortKey::Metric(Metric::Load), "Load", "sort-load"),
+    (SortKey::Metric(Metric::Cpu), "CPU", "sort-cpu"),
+    (SortKey::Metric(Metric::Memory), "Mem", "sort-memory"),
+    (SortKey::Metric(Metric::Disk), "Disk", "sort-disk"),
+];
 
 #[component]
 pub fn VmTable(vms: Vec<Vm>, selected: Signal<BTreeSet<VmId>>, panel: Signal<Panel>) -> Element {
+    let mut sort = use_signal(Sort::default);
+    let fleet = use_fleet();
+    let mut vms = vms;
+    // Only a sort by status or a figure follows the fleet here; the rows' status cells
+    // follow it on their own, so a probe round never re-renders whole rows.
+    if sort().key != SortKey::Name {
+        sort_vms(&mut vms, &fleet.read(), sort());
+    } else {
+        sort_vms(&mut vms, &fleet.peek(), sort());
+    }
+    // The status columns need the room; a jump host column only when one is used.
+    let jumps = vms.iter().any(|vm| vm.jump_host.is_some());
     let shown_ids: Vec<VmId> = vms.iter().map(|vm| vm.id).collect();
     let all_selected =
         !shown_ids.is_empty() && shown_ids.iter().all(|id| selected.read().contains(id));
@@ -35,18 +60,35 @@ pub fn VmTable(vms: Vec<Vm>, selected: Signal<BTreeSet<VmId>>, panel: Signal<Pan
                             }),
                         }
                     }
-                    th { "Name" }
+                    th {
+                        class: "sortable",
+                        id: "sort-name",
+                        onclick: move |_| sort.set(sort().click(SortKey::Name)),
+                        "Name{sort().arrow(SortKey::Name)}"
+                    }
                     th { "Address" }
                     th { "Auth" }
-                    th { "Jump host" }
+                    if jumps {
+                        th { "Jump host" }
+                    }
                     th { "Tags" }
+                    for (key, label, id) in STATUS_COLUMNS {
+                        th {
+                            key: "{id}",
+                            class: "sortable status-col",
+                            id,
+                            title: "Sort by {label.to_lowercase()} (again: reverse)",
+                            onclick: move |_| sort.set(sort().click(key)),
+                            "{label}{sort().arrow(key)}"
+                        }
+                    }
                     th { "Connection" }
                     th { class: "col-actions", "" }
                 }
             }
             tbody {
                 for vm in vms {
-                    VmRow { key: "{vm.id}", vm, selected, panel }
+                    VmRow { key: "{vm.id}", vm, jumps, selected, panel }
                 }
             }
         }
@@ -54,7 +96,7 @@ pub fn VmTable(vms: Vec<Vm>, selected: Signal<BTreeSet<VmId>>, panel: Signal<Pan
 }
 
 #[component]
-fn VmRow(vm: Vm, selected: Signal<BTreeSet<VmId>>, panel: Signal<Panel>) -> Element {
+fn VmRow(vm: Vm, jumps: bool, selected: Signal<BTreeSet<VmId>>, panel: Signal<Panel>) -> Element {
     let ctx = use_context::<UiContext>();
     let toasts = use_toasts();
     let inventory = super::use_inventory();
@@ -94,12 +136,15 @@ fn VmRow(vm: Vm, selected: Signal<BTreeSet<VmId>>, panel: Signal<Panel>) -> Elem
             }
             td { class: "mono vm-address", "{vm.address()}" }
             td { class: "vm-auth", title: "{auth_title}", "{auth}" }
-            td { class: "mono", {vm.jump_host.clone().unwrap_or_default()} }
+            if jumps {
+                td { class: "mono", {vm.jump_host.clone().unwrap_or_default()} }
+            }
             td {
                 for tag in vm.tags.iter() {
                     span { key: "{tag}", class: "tag", "{tag}" }
                 }
             }
+            StatusCells { vm: id, name: vm.name.clone() }
             td { class: "vm-status", id: "vm-status-{vm.name}",
                 super::connection::StatusCell { id }
             }

@@ -1,0 +1,99 @@
+//! Dashboard widgets about jobs: what runs now, and what failed in the last 24 hours.
+
+use crate::job::{now_ms, state_class, state_label, use_jobs_version, Progress};
+use crate::shared::time::format_millis;
+use crate::shell::Screen;
+use crate::UiContext;
+use dioxus::prelude::*;
+use vmo_engine::jobs::{JobQuery, JobState};
+
+const DAY_MS: i64 = 86_400_000;
+
+#[component]
+pub fn RunningJobs() -> Element {
+    let ctx = use_context::<UiContext>();
+    let version = use_jobs_version();
+    let mut screen = use_context::<Signal<Screen>>();
+    let jobs = use_resource(move || {
+        let jobs = ctx.engine.jobs().clone();
+        let _ = version();
+        async move {
+            let query = JobQuery {
+                states: vec![JobState::Running, JobState::Queued],
+                limit: Some(50),
+                ..JobQuery::default()
+            };
+            jobs.list(&query).await
+        }
+    });
+    let body = match &*jobs.read() {
+        None => rsx! { p { class: "muted", "Loading…" } },
+        Some(Err(e)) => rsx! { div { class: "alert error", "{e.message}" } },
+        Some(Ok(list)) if list.is_empty() => rsx! {
+            p { class: "muted", id: "running-none", "No job is running." }
+        },
+        Some(Ok(list)) => rsx! {
+            ul { class: "widget-list", id: "running-jobs",
+                for job in list.iter().cloned() {
+                    li {
+                        key: "{job.id.0}",
+                        class: "widget-row running-job",
+                        onclick: move |_| screen.set(Screen::Job(job.id)),
+                        span { class: state_class(job.state), {state_label(job.state)} }
+                        span { class: "mono ellipsis", title: "{job.command}", "{job.command}" }
+                        span { class: "muted", "{job.target_label}" }
+                        Progress { job: job.clone() }
+                    }
+                }
+            }
+        },
+    };
+    body
+}
+
+#[component]
+pub fn RecentFailures() -> Element {
+    let ctx = use_context::<UiContext>();
+    let version = use_jobs_version();
+    let mut screen = use_context::<Signal<Screen>>();
+    let jobs = use_resource(move || {
+        let jobs = ctx.engine.jobs().clone();
+        let _ = version();
+        async move {
+            let query = JobQuery {
+                states: vec![JobState::Failed, JobState::TimedOut, JobState::Interrupted],
+                limit: Some(20),
+                ..JobQuery::default()
+            };
+            let since = now_ms() - DAY_MS;
+            jobs.list(&query).await.map(|list| {
+                list.into_iter()
+                    .filter(|j| j.finished_at.unwrap_or(j.created_at) >= since)
+                    .collect::<Vec<_>>()
+            })
+        }
+    });
+    let body = match &*jobs.read() {
+        None => rsx! { p { class: "muted", "Loading…" } },
+        Some(Err(e)) => rsx! { div { class: "alert error", "{e.message}" } },
+        Some(Ok(list)) if list.is_empty() => rsx! {
+            p { class: "muted", id: "failures-none", "No failed job in the last 24 hours." }
+        },
+        Some(Ok(list)) => rsx! {
+            ul { class: "widget-list", id: "recent-failures",
+                for job in list.iter().cloned() {
+                    li {
+                        key: "{job.id.0}",
+                        class: "widget-row failed-job",
+                        onclick: move |_| screen.set(Screen::Job(job.id)),
+                        span { class: state_class(job.state), {state_label(job.state)} }
+                        span { class: "mono ellipsis", title: "{job.command}", "{job.command}" }
+                        span { class: "muted", "{job.hosts_total - job.hosts_succeeded} of {job.hosts_total} hosts" }
+                        span { class: "muted", {format_millis(job.finished_at.unwrap_or(job.created_at))} }
+                    }
+                }
+            }
+        },
+    };
+    body
+}
