@@ -44,6 +44,8 @@ fn settings_survive_a_relaunch() {
     let data = tempfile::tempdir().unwrap();
     let driver = Driver::start(Path::new(APP), &[("VMO_DATA_DIR", data.path())]);
     let s = driver.session();
+    // The app opens on the dashboard.
+    s.click("#nav-vms");
     s.find("#vm-empty");
     s.click("#nav-settings");
     s.click("#theme-dark");
@@ -101,6 +103,8 @@ fn profiles_keep_inventories_apart() {
     let data = tempfile::tempdir().unwrap();
     let driver = Driver::start(Path::new(APP), &[("VMO_DATA_DIR", data.path())]);
     let s = driver.session();
+    // The app opens on the dashboard.
+    s.click("#nav-vms");
     s.find("#vm-empty");
     s.wait_text("#profile-current", "default");
     s.wait_script("return document.title === 'VM Orchestrator — default';");
@@ -118,16 +122,20 @@ fn profiles_keep_inventories_apart() {
     s.click("#profile-create");
     s.wait_text("#profile-current", "lab");
     s.wait_script("return document.title === 'VM Orchestrator — lab';");
+    // A switch opens the new profile on its dashboard.
+    s.click("#nav-vms");
     s.find("#vm-empty");
     add_vm(&s, "bench", "10.1.0.1");
     s.screenshot("profiles-01-lab");
 
     switch_to(&s, "default");
+    s.click("#nav-vms");
     s.find("#vm-row-office");
     assert!(s.try_find("#vm-row-bench").is_none(), "lab's VM in default");
     s.wait_text("#vm-count", "1 of 1 shown");
 
     switch_to(&s, "lab");
+    s.click("#nav-vms");
     s.find("#vm-row-bench");
     assert!(
         s.try_find("#vm-row-office").is_none(),
@@ -142,6 +150,7 @@ fn profiles_keep_inventories_apart() {
     assert!(data.path().join("profiles/lab/inventory.sqlite3").exists());
     let s = driver.session();
     s.wait_text("#profile-current", "lab");
+    s.click("#nav-vms");
     s.find("#vm-row-bench");
     s.quit();
 }
