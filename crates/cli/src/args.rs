@@ -42,7 +42,7 @@ pub enum Command {
     Exec(ExecArgs),
     /// Live status: one probe round (load, CPU, memory, disk, uptime, OS) over the chosen
     /// VMs, all by default. Nothing is installed or written on them. Exit status 1 if any
-    /// chosen VM is offline.
+    /// chosen VM is offline or could not be probed (a host key not trusted yet).
     Status(crate::status::StatusArgs),
     /// Job history: list, show, read, export and retry jobs (the app's and `vmo exec`'s).
     #[command(subcommand)]

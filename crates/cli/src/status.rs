@@ -1,6 +1,6 @@
 //! `vmo status`: one probe round over the chosen VMs (all by default), as a table or JSON;
 //! with `--watch`, a round every N seconds until Ctrl-C. Exit status 1 while any chosen VM
-//! is offline.
+//! is offline or could not be probed (a host key not trusted yet).
 
 use crate::select::select;
 use serde::Serialize;
@@ -56,7 +56,7 @@ pub async fn run(engine: &Engine, args: StatusArgs) -> anyhow::Result<ExitCode> 
         } else {
             print!("{}", table(&vms, &statuses));
         }
-        let offline = statuses.iter().any(|s| s.health == Health::Offline);
+        let offline = statuses.iter().any(VmStatus::unreachable);
         let code = if offline {
             ExitCode::from(1)
         } else {
@@ -93,7 +93,7 @@ fn table(vms: &[Vm], statuses: &[VmStatus]) -> String {
         let r = s.reading.as_ref().filter(|_| s.health != Health::Offline);
         let pct = |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:.0}%"));
         let details = match s.health {
-            Health::Offline | Health::Degraded => s.reason().unwrap_or_default(),
+            Health::Offline | Health::Degraded | Health::Unknown => s.reason().unwrap_or_default(),
             _ => r
                 .and_then(|r| r.os.clone().or(r.kernel.clone()))
                 .unwrap_or_default(),

@@ -1,23 +1,29 @@
-//! Hosts needing attention: offline and degraded VMs, worst first, with the reason.
+//! Hosts needing attention: offline and degraded VMs, worst first, then those that could
+//! not be probed (a host key to review), with the reason.
 
 use super::figures::{format_ago, reason};
-use super::{open_vm, use_fleet, StatusBadge};
+use super::{open_vm, to_vms_screen, use_fleet, StatusBadge};
 use crate::job::now_ms;
 use crate::vm::use_inventory;
+use crate::vm::VmRequest;
 use dioxus::prelude::*;
 use vmo_engine::status::{FleetStatus, Health};
 use vmo_engine::vm::Vm;
+use vmo_engine::VmId;
+
+/// The SSH engine's code for a host key not in known_hosts.
+const UNTRUSTED_KEY: &str = "host_key_unknown";
 
 /// Rows shown before "and N more": the map shows the rest.
 const SHOWN: usize = 50;
 
-/// Offline before degraded; within a state, the longest in it first, then by name.
+/// Offline before degraded before not probeable; within a state, the longest in it first, then by name.
 pub fn needing_attention<'a>(vms: &'a [Vm], fleet: &FleetStatus) -> Vec<&'a Vm> {
     let mut list: Vec<(&Vm, Health, i64)> = vms
         .iter()
         .filter_map(|vm| {
             let s = fleet.get(vm.id)?;
-            matches!(s.health, Health::Offline | Health::Degraded)
+            (matches!(s.health, Health::Offline | Health::Degraded) || s.unreachable())
                 .then_some((vm, s.health, s.since_ms))
         })
         .collect();
@@ -37,7 +43,31 @@ pub fn Attention() -> Element {
         return rsx! { p { class: "muted", id: "attention-none", "Every probed VM is online." } };
     }
     let more = list.len().saturating_sub(SHOWN);
+    // Never probed because nobody trusted their keys yet: one review for all of them.
+    let untrusted: Vec<VmId> = list
+        .iter()
+        .filter(|vm| {
+            fleet
+                .get(vm.id)
+                .and_then(|s| s.error.as_ref())
+                .is_some_and(|e| e.code == UNTRUSTED_KEY)
+        })
+        .map(|vm| vm.id)
+        .collect();
     rsx! {
+        if !untrusted.is_empty() {
+            div { class: "attention-actions",
+                button {
+                    class: "button",
+                    id: "attention-review-keys",
+                    onclick: {
+                        let ids = untrusted.clone();
+                        move |_| to_vms_screen(VmRequest::ReviewKeys(ids.clone()))
+                    },
+                    if untrusted.len() == 1 { "Review 1 host key" } else { "Review {untrusted.len()} host keys" }
+                }
+            }
+        }
         ul { class: "widget-list", id: "attention-list",
             for vm in list.into_iter().take(SHOWN) {
                 li {

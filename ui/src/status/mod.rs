@@ -83,7 +83,12 @@ pub fn health_class(health: Health) -> &'static str {
 
 /// Shows a VM's page: the VMs screen with its detail open. For event handlers.
 pub fn open_vm(id: VmId) {
-    crate::vm::request(VmRequest::View(id));
+    to_vms_screen(VmRequest::View(id));
+}
+
+/// Shows the VMs screen with a request for it (from an event handler).
+pub fn to_vms_screen(request: VmRequest) {
+    crate::vm::request(request);
     let mut screen = consume_context::<Signal<Screen>>();
     screen.set(Screen::Vms);
 }

@@ -40,8 +40,15 @@ impl Sort {
     }
 }
 
-fn rank(health: Health) -> usize {
-    Health::ALL.iter().position(|h| *h == health).unwrap_or(0)
+/// Worst first: offline, degraded, not probeable (a host key to review), online, unknown.
+fn rank(fleet: &FleetStatus, vm: &Vm) -> usize {
+    match fleet.get(vm.id) {
+        Some(s) if s.health == Health::Offline => 0,
+        Some(s) if s.health == Health::Degraded => 1,
+        Some(s) if s.unreachable() => 2,
+        Some(s) if s.health == Health::Online => 3,
+        _ => 4,
+    }
 }
 
 /// Sorts `vms` (given in name order) stably, so ties keep name order.
@@ -53,7 +60,7 @@ pub fn sort_vms(vms: &mut [Vm], fleet: &FleetStatus, sort: Sort) {
             }
         }
         SortKey::Status => vms.sort_by(|a, b| {
-            let o = rank(fleet.health(a.id)).cmp(&rank(fleet.health(b.id)));
+            let o = rank(fleet, a).cmp(&rank(fleet, b));
             if sort.reversed {
                 o.reverse()
             } else {
@@ -131,12 +138,27 @@ mod tests {
             (3, Health::Degraded, Some(900)),
             (4, Health::Online, Some(40)),
         ]);
-        let mut vms = vec![vm(1, "a"), vm(2, "b"), vm(3, "c"), vm(4, "d"), vm(5, "e")];
+        let mut f = f;
+        // f: never probed because nobody trusted its key: before the online ones.
+        let mut untrusted = VmStatus::unknown(VmId(6));
+        untrusted.error = Some(vmo_engine::status::ProbeError {
+            code: "host_key_unknown".into(),
+            message: "the host key of f is not known".into(),
+        });
+        f.vms.insert(VmId(6), untrusted);
+        let mut vms = vec![
+            vm(1, "a"),
+            vm(2, "b"),
+            vm(3, "c"),
+            vm(4, "d"),
+            vm(5, "e"),
+            vm(6, "f"),
+        ];
         let by_status = Sort::default().click(SortKey::Status);
         sort_vms(&mut vms, &f, by_status);
-        assert_eq!(names(&vms), ["b", "c", "a", "d", "e"]);
+        assert_eq!(names(&vms), ["b", "c", "f", "a", "d", "e"]);
         sort_vms(&mut vms, &f, by_status.click(SortKey::Status));
-        assert_eq!(names(&vms), ["e", "a", "d", "c", "b"]);
+        assert_eq!(names(&vms), ["e", "a", "d", "f", "c", "b"]);
     }
 
     #[test]

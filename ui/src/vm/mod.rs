@@ -54,6 +54,8 @@ pub enum VmRequest {
     Create,
     Import,
     TestAll,
+    /// Fetch these VMs' host keys and open the review of those not trusted yet.
+    ReviewKeys(Vec<VmId>),
 }
 
 #[derive(Clone, Copy)]
@@ -83,6 +85,8 @@ pub fn VmScreen() -> Element {
     let mut panel = use_signal(|| Panel::Closed);
     let ctx = use_context::<UiContext>();
     let tests = connection::use_connection_tests();
+    let review = use_key_review();
+    let toasts = use_toasts();
     let mut requests = use_vm_requests();
 
     // Act on what the palette asked (it may ask while the screen is already shown).
@@ -105,6 +109,21 @@ pub fn VmScreen() -> Element {
                     let vms = inventory.peek().vms.clone();
                     let ids = vms.iter().map(|vm| vm.id).collect();
                     tests.start(&ctx, ids, &vms);
+                }
+                VmRequest::ReviewKeys(ids) => {
+                    let all = inventory.peek().vms.clone();
+                    let chosen: Vec<Vm> = all
+                        .iter()
+                        .filter(|vm| ids.contains(&vm.id))
+                        .cloned()
+                        .collect();
+                    let ctx = ctx.clone();
+                    spawn(async move {
+                        if review.scan(&ctx, &chosen, &all).await == 0 {
+                            toasts.show("Every one of these host keys is trusted now");
+                            ctx.engine.status().probe_soon(&ids);
+                        }
+                    });
                 }
             }
         }
@@ -268,6 +287,8 @@ pub fn VmScreen() -> Element {
                 let ctx = ctx.clone();
                 move |ids: Vec<VmId>| {
                     let vms = inventory.peek().vms.clone();
+                    // Their status too: probed at once instead of at the next round.
+                    ctx.engine.status().probe_soon(&ids);
                     tests.start(&ctx, ids, &vms);
                 }
             }

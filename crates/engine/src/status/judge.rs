@@ -7,6 +7,9 @@ use super::store::Sample;
 use crate::vm::VmId;
 use vmo_status::{Figures, Thresholds};
 
+/// The SSH engine's code for a host key not in known_hosts.
+const UNTRUSTED_KEY: &str = "host_key_unknown";
+
 /// CPU busy is computed against a previous reading at most this old.
 const CPU_DELTA_WITHIN_MS: i64 = 15 * 60_000;
 
@@ -70,7 +73,13 @@ pub fn judge(
             sample
         }
         Err(error) => {
-            status.health = Health::Offline;
+            // A key nobody trusted yet means we never logged in: the host may well be up,
+            // so it is unknown (with the reason), not an offline alarm.
+            status.health = if error.code == UNTRUSTED_KEY {
+                Health::Unknown
+            } else {
+                Health::Offline
+            };
             status.breaches.clear();
             status.cpu_pct = None;
             status.error = Some(error);
@@ -93,7 +102,8 @@ pub fn judge(
         .filter(|m| !previous.breaches.iter().any(|p| p.metric == *m))
         .collect();
     let moved = status.health != previous.health;
-    if moved {
+    if moved || previous.checked_ms.is_none() {
+        // A new state, or the first probe: "since" starts now.
         status.since_ms = at_ms;
     }
     // Worth announcing: a new state, or a degraded VM crossing one more limit. The first

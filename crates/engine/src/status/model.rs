@@ -66,6 +66,12 @@ impl VmStatus {
         }
     }
 
+    /// Known to be unreachable or not probeable: offline, or unknown because probing
+    /// failed (a host key nobody trusted yet). What `vmo status` fails on.
+    pub fn unreachable(&self) -> bool {
+        self.health == Health::Offline || (self.health == Health::Unknown && self.error.is_some())
+    }
+
     /// One line on why it looks the way it does: the error, the breaches, or nothing.
     pub fn reason(&self) -> Option<String> {
         if let Some(error) = &self.error {
