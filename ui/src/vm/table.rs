@@ -67,7 +67,7 @@ pub fn VmTable(vms: Vec<Vm>, selected: Signal<BTreeSet<VmId>>, panel: Signal<Pan
                         "Name{sort().arrow(SortKey::Name)}"
                     }
                     th { "Address" }
-                    th { "Auth" }
+                    th { class: "col-auth", "Auth" }
                     if jumps {
                         th { "Jump host" }
                     }
@@ -135,7 +135,7 @@ fn VmRow(vm: Vm, jumps: bool, selected: Signal<BTreeSet<VmId>>, panel: Signal<Pa
                 }
             }
             td { class: "mono vm-address", "{vm.address()}" }
-            td { class: "vm-auth", title: "{auth_title}", "{auth}" }
+            td { class: "vm-auth col-auth", title: "{auth_title}", "{auth}" }
             if jumps {
                 td { class: "mono", {vm.jump_host.clone().unwrap_or_default()} }
             }
