@@ -310,3 +310,29 @@ async fn history_is_bounded_and_rolled_up_into_five_minute_buckets() {
     env.engine.inventory().delete(&[vm.id]).await.unwrap();
     assert_eq!(store.sizes().await.unwrap(), (0, 0));
 }
+
+/// A round the database refuses (another program holds it past the busy timeout) stays
+/// live on screen, and its history is recorded with the next round: nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_round_refused_by_a_held_database_is_recorded_with_the_next() {
+    let fleet = Fleet::start(2);
+    let s = fleet_setup(&fleet).await;
+    relax_thresholds(&s.engine);
+    let chosen = vms(&s.engine, &s.vms).await;
+    let mut other = common::connect_raw(&s.engine).await;
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let held = s.engine.status().probe_round(&chosen).await.unwrap();
+    assert!(held.iter().all(|st| st.health == Health::Online));
+    assert_eq!(s.engine.status().fleet().health(s.vms[1]), Health::Online);
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    assert_eq!(s.engine.status().store().sizes().await.unwrap().0, 0);
+    s.engine.status().probe_round(&chosen).await.unwrap();
+    assert_eq!(
+        s.engine.status().store().sizes().await.unwrap().0,
+        4,
+        "both rounds recorded"
+    );
+}

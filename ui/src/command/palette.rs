@@ -117,7 +117,8 @@ fn use_global_keys(ui: CommandUi) {
 }
 
 /// Screens by key, as the palette lists them.
-const SCREENS: [(&str, &str, Screen); 4] = [
+const SCREENS: [(&str, &str, Screen); 5] = [
+    ("dashboard", "Dashboard", Screen::Dashboard),
     ("vms", "VMs", Screen::Vms),
     ("jobs", "Jobs", Screen::Jobs),
     ("commands", "Commands", Screen::Commands),

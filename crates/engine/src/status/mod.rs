@@ -44,6 +44,8 @@ use vmo_status::Schedule;
 pub const PROBE_CONCURRENCY: usize = 32;
 /// How often the monitor looks for due VMs and publishes what came back.
 const TICK: Duration = Duration::from_secs(1);
+/// Samples kept in memory while the database refuses them (then the oldest go).
+const MAX_UNRECORDED: usize = 20_000;
 /// How often history is rolled up and trimmed.
 const COMPACT_EVERY_MS: i64 = 5 * 60_000;
 
@@ -61,8 +63,9 @@ struct Inner {
     settings: watch::Receiver<Settings>,
     fleet: watch::Sender<Arc<FleetStatus>>,
     changes: broadcast::Sender<StatusChange>,
-    /// Serialises judging and recording (the monitor and a manual round may overlap).
-    apply_lock: tokio::sync::Mutex<()>,
+    /// Serialises judging and recording (the monitor and a manual round may overlap), and
+    /// holds samples a busy database refused, to record with the next round.
+    apply_lock: tokio::sync::Mutex<Vec<(VmStatus, store::Sample)>>,
     monitoring: AtomicBool,
     wake: Notify,
     asked: Mutex<Vec<VmId>>,
@@ -94,7 +97,7 @@ impl Status {
                 settings,
                 fleet: watch::Sender::new(Arc::new(fleet)),
                 changes: broadcast::channel(1024).0,
-                apply_lock: tokio::sync::Mutex::new(()),
+                apply_lock: tokio::sync::Mutex::new(Vec::new()),
                 monitoring: AtomicBool::new(false),
                 wake: Notify::new(),
                 asked: Mutex::new(Vec::new()),
@@ -196,10 +199,11 @@ impl Status {
         if results.is_empty() {
             return;
         }
-        let _one_at_a_time = self.inner.apply_lock.lock().await;
+        let mut unrecorded = self.inner.apply_lock.lock().await;
         let thresholds = self.inner.settings.borrow().status.thresholds;
         let fleet = self.fleet();
-        let mut batch = Vec::with_capacity(results.len());
+        let mut batch = std::mem::take(&mut *unrecorded);
+        batch.reserve(results.len());
         let mut changes = Vec::new();
         for r in results {
             let judged = judge::judge(
@@ -213,16 +217,21 @@ impl Status {
             batch.push((judged.status, judged.sample));
             changes.extend(judged.change);
         }
-        if let Err(e) = self.inner.store.record(&batch).await {
-            // Status stays live; only this round's history is missing.
-            tracing::warn!("cannot record a status round: {e}");
-        }
+        let recorded = self.inner.store.record(&batch).await;
         self.inner.fleet.send_modify(|fleet| {
             let fleet = Arc::make_mut(fleet);
-            for (status, _) in batch {
-                fleet.vms.insert(status.vm, status);
+            for (status, _) in &batch {
+                fleet.vms.insert(status.vm, status.clone());
             }
         });
+        if let Err(e) = recorded {
+            // Status stays live; the history waits for the next round (a job writing
+            // heavily can hold the database past the busy timeout), within a bound.
+            tracing::warn!("cannot record a status round yet: {e}");
+            let keep = batch.len().min(MAX_UNRECORDED);
+            batch.drain(..batch.len() - keep);
+            *unrecorded = batch;
+        }
         for change in changes {
             let _ = self.inner.changes.send(change);
         }
