@@ -109,20 +109,7 @@ mod tests {
 
     #[test]
     fn offline_first_then_degraded_longest_first() {
-        let vm = |id: i64| Vm {
-            id: VmId(id),
-            name: format!("vm{id}"),
-            host: "h".into(),
-            port: 22,
-            user: String::new(),
-            auth: vmo_engine::AuthMethod::Agent,
-            key_file: None,
-            jump_host: None,
-            tags: Vec::new(),
-            notes: String::new(),
-            created_at: 0,
-            updated_at: 0,
-        };
+        let vm = |id: i64| crate::status::test_vm(id, &format!("vm{id}"));
         let vms: Vec<Vm> = (1..=5).map(vm).collect();
         let mut fleet = FleetStatus::default();
         for (id, health, since) in [

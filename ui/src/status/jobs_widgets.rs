@@ -5,7 +5,8 @@ use crate::shared::time::format_millis;
 use crate::shell::Screen;
 use crate::UiContext;
 use dioxus::prelude::*;
-use vmo_engine::jobs::{JobQuery, JobState};
+use vmo_engine::jobs::{JobQuery, JobState, JobSummary};
+use vmo_engine::EngineError;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -13,7 +14,7 @@ const DAY_MS: i64 = 86_400_000;
 pub fn RunningJobs() -> Element {
     let ctx = use_context::<UiContext>();
     let version = use_jobs_version();
-    let mut screen = use_context::<Signal<Screen>>();
+    let screen = use_context::<Signal<Screen>>();
     let jobs = use_resource(move || {
         let jobs = ctx.engine.jobs().clone();
         let _ = version();
@@ -26,36 +27,26 @@ pub fn RunningJobs() -> Element {
             jobs.list(&query).await
         }
     });
-    let body = match &*jobs.read() {
-        None => rsx! { p { class: "muted", "Loading…" } },
-        Some(Err(e)) => rsx! { div { class: "alert error", "{e.message}" } },
-        Some(Ok(list)) if list.is_empty() => rsx! {
-            p { class: "muted", id: "running-none", "No job is running." }
-        },
-        Some(Ok(list)) => rsx! {
-            ul { class: "widget-list", id: "running-jobs",
-                for job in list.iter().cloned() {
-                    li {
-                        key: "{job.id.0}",
-                        class: "widget-row running-job",
-                        onclick: move |_| screen.set(Screen::Job(job.id)),
-                        span { class: state_class(job.state), {state_label(job.state)} }
-                        span { class: "mono ellipsis", title: "{job.command}", "{job.command}" }
-                        span { class: "muted", "{job.target_label}" }
-                        Progress { job: job.clone() }
-                    }
-                }
+    let list = jobs.read();
+    job_list(
+        &list,
+        ("running-jobs", "running-job"),
+        ("running-none", "No job is running."),
+        screen,
+        |job| {
+            rsx! {
+                span { class: "muted", "{job.target_label}" }
+                Progress { job: job.clone() }
             }
         },
-    };
-    body
+    )
 }
 
 #[component]
 pub fn RecentFailures() -> Element {
     let ctx = use_context::<UiContext>();
     let version = use_jobs_version();
-    let mut screen = use_context::<Signal<Screen>>();
+    let screen = use_context::<Signal<Screen>>();
     let jobs = use_resource(move || {
         let jobs = ctx.engine.jobs().clone();
         let _ = version();
@@ -73,27 +64,50 @@ pub fn RecentFailures() -> Element {
             })
         }
     });
-    let body = match &*jobs.read() {
+    let list = jobs.read();
+    job_list(
+        &list,
+        ("recent-failures", "failed-job"),
+        ("failures-none", "No failed job in the last 24 hours."),
+        screen,
+        |job| {
+            rsx! {
+                span { class: "muted", "{job.hosts_total - job.hosts_succeeded} of {job.hosts_total} hosts" }
+                span { class: "muted", {format_millis(job.finished_at.unwrap_or(job.created_at))} }
+            }
+        },
+    )
+}
+
+/// A widget's jobs: loading, the error, its empty line, or one row per job (state,
+/// command, then `details`) that opens the job's page. `(list id, row class)`, `(empty
+/// line id, its text)`.
+fn job_list(
+    jobs: &Option<Result<Vec<JobSummary>, EngineError>>,
+    (list_id, row_class): (&'static str, &'static str),
+    (empty_id, empty_text): (&'static str, &'static str),
+    mut screen: Signal<Screen>,
+    details: fn(&JobSummary) -> Element,
+) -> Element {
+    match jobs {
         None => rsx! { p { class: "muted", "Loading…" } },
         Some(Err(e)) => rsx! { div { class: "alert error", "{e.message}" } },
-        Some(Ok(list)) if list.is_empty() => rsx! {
-            p { class: "muted", id: "failures-none", "No failed job in the last 24 hours." }
-        },
+        Some(Ok(list)) if list.is_empty() => {
+            rsx! { p { class: "muted", id: empty_id, "{empty_text}" } }
+        }
         Some(Ok(list)) => rsx! {
-            ul { class: "widget-list", id: "recent-failures",
+            ul { class: "widget-list", id: list_id,
                 for job in list.iter().cloned() {
                     li {
                         key: "{job.id.0}",
-                        class: "widget-row failed-job",
+                        class: "widget-row {row_class}",
                         onclick: move |_| screen.set(Screen::Job(job.id)),
                         span { class: state_class(job.state), {state_label(job.state)} }
                         span { class: "mono ellipsis", title: "{job.command}", "{job.command}" }
-                        span { class: "muted", "{job.hosts_total - job.hosts_succeeded} of {job.hosts_total} hosts" }
-                        span { class: "muted", {format_millis(job.finished_at.unwrap_or(job.created_at))} }
+                        {details(&job)}
                     }
                 }
             }
         },
-    };
-    body
+    }
 }

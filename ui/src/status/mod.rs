@@ -92,3 +92,22 @@ pub fn to_vms_screen(request: VmRequest) {
     let mut screen = consume_context::<Signal<Screen>>();
     screen.set(Screen::Vms);
 }
+
+/// A VM with only an id and a name, for the module's unit tests.
+#[cfg(test)]
+pub(crate) fn test_vm(id: i64, name: &str) -> vmo_engine::Vm {
+    vmo_engine::Vm {
+        id: VmId(id),
+        name: name.into(),
+        host: "127.0.0.1".into(),
+        port: 22,
+        user: String::new(),
+        auth: vmo_engine::AuthMethod::Agent,
+        key_file: None,
+        jump_host: None,
+        tags: Vec::new(),
+        notes: String::new(),
+        created_at: 0,
+        updated_at: 0,
+    }
+}

@@ -98,22 +98,7 @@ mod tests {
     use vmo_engine::status::VmStatus;
     use vmo_engine::VmId;
 
-    fn vm(id: i64, name: &str) -> Vm {
-        Vm {
-            id: VmId(id),
-            name: name.into(),
-            host: "127.0.0.1".into(),
-            port: 22,
-            user: String::new(),
-            auth: vmo_engine::AuthMethod::Agent,
-            key_file: None,
-            jump_host: None,
-            tags: Vec::new(),
-            notes: String::new(),
-            created_at: 0,
-            updated_at: 0,
-        }
-    }
+    use crate::status::test_vm as vm;
 
     fn fleet(entries: &[(i64, Health, Option<u32>)]) -> FleetStatus {
         let mut fleet = FleetStatus::default();
