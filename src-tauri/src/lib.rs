@@ -50,10 +50,16 @@ impl AppState {
 
 pub fn run() -> anyhow::Result<()> {
     let root = Paths::from_env()?;
+    let demo_root = root.clone();
     let _log_guard = logging::init(&root.log_dir());
     tracing::info!(data_dir = %root.root_dir().display(), "starting VM Orchestrator");
     let open_files = vmo_engine::raise_open_file_limit();
     tracing::debug!(open_files, "open-file limit");
+    // A demo fleet left by an app that crashed: nobody else would stop it.
+    let orphans = tauri::async_runtime::block_on(vmo_engine::demo::cleanup_orphans(&root));
+    if orphans > 0 {
+        tracing::info!(orphans, "stopped the demo servers a previous run left");
+    }
 
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::default().build())
@@ -104,7 +110,18 @@ pub fn run() -> anyhow::Result<()> {
         })
         .build(tauri::generate_context!())
         .context("cannot start the desktop shell")?;
-    app.run(|_, _| {});
+    // A demo fleet this app started stops with it (`vmo demo up`'s keeps running).
+    app.run(move |_, event| {
+        if let tauri::RunEvent::Exit = event {
+            let stopped = tauri::async_runtime::block_on(vmo_engine::demo::stop_if_owned_by(
+                &demo_root,
+                std::process::id(),
+            ));
+            if stopped > 0 {
+                tracing::info!(stopped, "demo fleet stopped");
+            }
+        }
+    });
     Ok(())
 }
 

@@ -164,6 +164,12 @@ impl ProfileHost for Host {
         })
     }
 
+    fn open(&self, name: &str) -> HostFuture<Result<Engine, EngineError>> {
+        let open = self.0.clone();
+        let name = name.to_owned();
+        Box::pin(async move { open.open(&name).await })
+    }
+
     fn running_elsewhere(&self) -> HostFuture<Vec<(String, usize)>> {
         let active = self.active().profile().to_owned();
         let engines = self.0.engines();

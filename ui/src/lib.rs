@@ -76,6 +76,8 @@ pub trait ProfileHost: Send + Sync + 'static {
     fn create(&self, name: &str) -> Result<(), vmo_engine::EngineError>;
     /// Opens `name` (if not yet open) and makes it the active one.
     fn switch(&self, name: &str) -> HostFuture<Result<Engine, vmo_engine::EngineError>>;
+    /// Opens `name` (if not yet open) without making it the active one.
+    fn open(&self, name: &str) -> HostFuture<Result<Engine, vmo_engine::EngineError>>;
     /// Queued or running jobs per open profile other than the active one.
     fn running_elsewhere(&self) -> HostFuture<Vec<(String, usize)>>;
 }
@@ -97,6 +99,9 @@ impl ProfileHost for SingleProfile {
         ))
     }
     fn switch(&self, name: &str) -> HostFuture<Result<Engine, vmo_engine::EngineError>> {
+        self.open(name)
+    }
+    fn open(&self, name: &str) -> HostFuture<Result<Engine, vmo_engine::EngineError>> {
         let got = (name == self.0.profile())
             .then(|| self.0.clone())
             .ok_or_else(|| vmo_engine::EngineError::not_found(format!("profile {name}")));

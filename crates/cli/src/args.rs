@@ -50,6 +50,9 @@ pub enum Command {
     /// Profiles: separate inventories ("work", "lab") in one data directory.
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// A demo fleet of local OpenSSH servers (profile `demo`), to try everything first.
+    #[command(subcommand)]
+    Demo(crate::demo::DemoCommand),
     /// Command templates: commands with typed {{parameters}}, a starter library, and
     /// files to share (YAML packs; Warp workflows and navi cheats import as they are).
     #[command(subcommand)]

@@ -1,6 +1,7 @@
 //! `vmo`: the headless front end. Same engine, same data directory as the desktop app.
 
 mod args;
+mod demo;
 mod exec;
 mod job;
 mod output;
@@ -57,9 +58,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Profile(command) = &cli.command {
         return profile::run(&profiles, command);
     }
-    let paths = match &cli.profile {
-        Some(name) => profiles.open(name)?,
-        None => root,
+    let paths = match (&cli.command, &cli.profile) {
+        // The demo fleet lives in its own profile, whatever --profile says.
+        (Command::Demo(_), _) => vmo_engine::demo::demo_paths(&root)?,
+        (_, Some(name)) => profiles.open(name)?,
+        (_, None) => root,
     };
     // The app's settings file: job defaults, the global limit, the output cap.
     let app_settings = vmo_engine::Settings::load_from_store_file(&paths.settings_file());
@@ -84,6 +87,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => status::run(&engine, args).await,
         Command::Job(command) => job::run(&engine, command).await,
         Command::Profile(command) => profile::run(&profiles, &command),
+        Command::Demo(command) => demo::run(&engine, command).await,
         Command::Template(command) => template::run(&engine, command).await,
         Command::History { json, limit } => template::history(&engine, json, limit).await,
     };

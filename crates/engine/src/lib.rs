@@ -4,6 +4,7 @@
 //! and nothing else. The engine knows nothing about Tauri or Dioxus.
 
 pub mod commands;
+pub mod demo;
 pub mod error;
 pub mod filter;
 pub mod import;

@@ -2,6 +2,7 @@
 //! duplicate, delete and import VMs.
 
 mod connection;
+mod demo;
 mod detail;
 mod form;
 mod host_keys;
@@ -10,6 +11,7 @@ mod state;
 mod table;
 
 pub use connection::provide_connection_tests;
+pub use demo::DemoButton;
 pub use host_keys::{untrusted, use_key_review};
 
 pub use state::{provide_inventory, use_inventory};
@@ -244,8 +246,9 @@ pub fn VmScreen() -> Element {
             if view.loaded && view.vms.is_empty() {
                 div { class: "empty-state", id: "vm-empty",
                     p { class: "empty-title", "No VMs yet" }
-                    p { "Add a VM by hand, or import the hosts you already have in your SSH config." }
+                    p { "Add a VM by hand, or import the hosts you already have in your SSH config. Or try everything first on a demo fleet of local servers." }
                     div { class: "actions",
+                        demo::DemoButton { id: "vm-demo-start" }
                         button { class: "button", onclick: move |_| panel.set(Panel::Import), "Import from SSH config" }
                         button { class: "button primary", onclick: move |_| panel.set(Panel::Create), "Add VM" }
                     }
