@@ -1,7 +1,8 @@
 //! End to end: a new user's first minute, from an empty data directory and no server of
 //! their own: "Try the demo fleet" on the dashboard starts local OpenSSH servers in the
-//! `demo` profile, the app switches to it, `uname -a` runs on every demo VM, and quitting
-//! the app stops the servers.
+//! `demo` profile, the app switches to it, `uname -a` runs on every demo VM, a killed
+//! app's servers are stopped at its next start, and the getting-started steps stay
+//! dismissed once dismissed.
 
 mod support;
 
@@ -31,6 +32,7 @@ fn the_demo_fleet_runs_a_command_on_every_host_within_a_minute() {
     let driver = Driver::start(Path::new(APP), &[("VMO_DATA_DIR", data.path())]);
     let s = driver.session();
     s.find("#dashboard-empty");
+    s.find("#getting-started");
     s.click("#dashboard-demo");
     s.wait_text("#profile-current", "demo");
     s.wait_text("#header-status", "5 VMs");
@@ -67,5 +69,15 @@ fn the_demo_fleet_runs_a_command_on_every_host_within_a_minute() {
     }
     assert_eq!(demo_servers(data.path()), 0, "demo servers left behind");
     s.find("#dashboard-empty");
+    // The first-launch steps stay until dismissed, and stay dismissed.
+    s.click("#getting-started-dismiss");
+    s.wait_gone("#getting-started");
+    s.quit();
+    let s = driver.session();
+    s.find("#dashboard-empty");
+    assert!(
+        s.try_find("#getting-started").is_none(),
+        "dismissed, yet shown"
+    );
     s.quit();
 }

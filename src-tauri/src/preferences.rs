@@ -14,6 +14,7 @@ use vmo_ui::{Preferences, Theme};
 
 const THEME: &str = "theme";
 const DASHBOARD_LAYOUT: &str = "dashboard_layout";
+const GETTING_STARTED_DISMISSED: &str = "getting_started_dismissed";
 /// Keys of the store from before `"settings"`, removed once carried over.
 const OLD_KEYS: &[&str] = &[
     "output_cap_mib",
@@ -88,5 +89,13 @@ impl Preferences for StorePreferences {
 
     fn set_dashboard_layout(&self, widgets: Vec<String>) -> Result<(), String> {
         self.set(DASHBOARD_LAYOUT, widgets.into())
+    }
+
+    fn getting_started_dismissed(&self) -> bool {
+        self.get(GETTING_STARTED_DISMISSED).unwrap_or(false)
+    }
+
+    fn dismiss_getting_started(&self) -> Result<(), String> {
+        self.set(GETTING_STARTED_DISMISSED, true.into())
     }
 }

@@ -60,6 +60,9 @@ pub trait Preferences: Send + Sync + 'static {
     /// never arranged (the dashboard shows its default).
     fn dashboard_layout(&self) -> Option<Vec<String>>;
     fn set_dashboard_layout(&self, widgets: Vec<String>) -> Result<(), String>;
+    /// The first-launch "getting started" panel was dismissed.
+    fn getting_started_dismissed(&self) -> bool;
+    fn dismiss_getting_started(&self) -> Result<(), String>;
 }
 
 /// A boxed future, for the host traits below.

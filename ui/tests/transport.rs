@@ -22,6 +22,12 @@ impl Preferences for NoPrefs {
     fn set_dashboard_layout(&self, _: Vec<String>) -> Result<(), String> {
         Ok(())
     }
+    fn getting_started_dismissed(&self) -> bool {
+        true
+    }
+    fn dismiss_getting_started(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 struct NoDesktop;

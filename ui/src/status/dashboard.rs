@@ -51,6 +51,7 @@ pub fn Dashboard() -> Element {
                     }
                 }
             }
+            GettingStarted {}
             if empty {
                 div { class: "empty-state", id: "dashboard-empty",
                     p { class: "empty-title", "No VMs yet" }
@@ -129,5 +130,40 @@ fn widget(id: &str) -> Element {
         "running" => rsx! { RunningJobs {} },
         "failures" => rsx! { RecentFailures {} },
         _ => rsx! {},
+    }
+}
+
+/// The first launch's three steps, until the user dismisses them (kept in preferences).
+#[component]
+fn GettingStarted() -> Element {
+    let ctx = use_context::<UiContext>();
+    let toasts = use_toasts();
+    let mut shown = use_signal(|| !ctx.prefs.getting_started_dismissed());
+    if !shown() {
+        return rsx! {};
+    }
+    rsx! {
+        div { class: "card getting-started", id: "getting-started",
+            div { class: "widget-head",
+                h2 { "Getting started" }
+                button {
+                    class: "button ghost small",
+                    id: "getting-started-dismiss",
+                    title: "Don't show this again",
+                    onclick: move |_| {
+                        if let Err(e) = ctx.prefs.dismiss_getting_started() {
+                            toasts.error(format!("Cannot keep that: {e}"));
+                        }
+                        shown.set(false);
+                    },
+                    "Dismiss"
+                }
+            }
+            ol { class: "steps",
+                li { strong { "Add machines. " } "Import the hosts of your SSH config, add one by hand, or try a demo fleet of local servers first (nothing to install on them)." }
+                li { strong { "Check them. " } "Their host keys are checked against your known_hosts; new ones are reviewed in one list. Status shows here within a probe." }
+                li { strong { "Run a command. " } "Run on a VM, a selection or a tag, or press Ctrl+K to search templates, VMs and recent commands. Every run is a job with all its output." }
+            }
+        }
     }
 }
