@@ -25,15 +25,30 @@ fn text(out: &Output) -> String {
     )
 }
 
-/// Demo sshd processes running for this data directory.
-fn servers(data: &Path) -> usize {
+/// Processes naming this data directory's demo fleet (listeners say `[listener]`).
+fn processes(data: &Path, listeners_only: bool) -> usize {
     let marker = data.join("profiles/demo/demo-fleet").display().to_string();
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
         .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-        .filter(|c| String::from_utf8_lossy(c).contains(&marker))
+        .map(|c| String::from_utf8_lossy(&c).into_owned())
+        .filter(|c| c.contains(&marker) && (!listeners_only || c.contains("[listener]")))
         .count()
+}
+
+/// Demo sshd listeners running for this data directory.
+fn servers(data: &Path) -> usize {
+    processes(data, true)
+}
+
+/// Waits (bounded) until no process names the demo fleet; returns how many are left.
+fn settle(data: &Path) -> usize {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while processes(data, false) > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    processes(data, false)
 }
 
 #[test]
@@ -85,7 +100,7 @@ fn demo_up_runs_commands_and_down_leaves_nothing() {
         "{}",
         text(&down)
     );
-    assert_eq!(servers(data), 0, "servers left behind");
+    assert_eq!(settle(data), 0, "processes left behind");
     for port in ports {
         assert!(
             std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
@@ -107,5 +122,5 @@ fn a_missing_sshd_names_the_package_to_install() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("openssh-server"), "{}", text(&out));
-    assert_eq!(servers(dir.path()), 0);
+    assert_eq!(processes(dir.path(), false), 0);
 }

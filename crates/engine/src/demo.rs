@@ -360,8 +360,29 @@ fn stop(paths: &Paths) -> Result<usize, EngineError> {
         }
         stopped += 1;
     }
+    // A connection handler forked while we looked is not in any list above; it still
+    // names our folder on its command line.
+    for pid in processes_naming(&dir) {
+        signal(pid, "KILL");
+    }
     std::fs::remove_file(dir.join(STATE)).map_err(|e| io("cannot remove its state", e))?;
     Ok(stopped)
+}
+
+/// Live processes whose command line contains `dir`.
+fn processes_naming(dir: &Path) -> Vec<u32> {
+    let needle = dir.as_os_str().as_encoded_bytes();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.windows(needle.len()).any(|w| w == needle))
+        })
+        .collect()
 }
 
 /// sshd rewrites its listener's command line into one title ("sshd: /usr/sbin/sshd -D -f
