@@ -301,6 +301,7 @@ fn ansible_import_and_export() {
     s.wait_text("#import-row-web02", "new");
     s.wait_text("#import-row-db1", "postgres@10.0.1.1:22");
     s.wait_text("#import-row-db1", "via web01");
+    s.wait_text("#import-row-db1", "tags db, europe, paris");
     s.screenshot("ansible-01-preview");
     // No host-key fetch: these addresses lead nowhere.
     s.click("#import-fetch-keys");

@@ -187,7 +187,7 @@ impl Inventory {
             source = %path.display(),
             added = summary.added,
             updated = summary.updated,
-            ?source,
+            kind = ?source,
             "hosts imported"
         );
         if summary.added + summary.updated > 0 {

@@ -81,7 +81,8 @@ async fn import_apply_reimport_and_export() {
     // A bad line fails the whole import, naming the file and line.
     write_file(&file, "[web]\nweb1 ansible_host\n");
     let err = assert_code(
-        inv.import_apply_from(ImportSource::Ansible, &file, None).await,
+        inv.import_apply_from(ImportSource::Ansible, &file, None)
+            .await,
         ErrorCode::AnsibleInventory,
     );
     assert!(err.message.contains("hosts, line 2"), "{}", err.message);

@@ -270,6 +270,9 @@ fn ImportRow(host: vmo_engine::PlannedHost, ticked: Signal<BTreeSet<String>>) ->
     if let Some(jump) = &d.jump_host {
         resolved.push_str(&format!("  via {jump}"));
     }
+    if !d.tags.is_empty() {
+        resolved.push_str(&format!("  tags {}", d.tags.join(", ")));
+    }
     let (badge, class, detail) = match &host.action {
         ImportAction::Add => ("new", "badge ok", String::new()),
         ImportAction::Update { changes, .. } => ("update", "badge warn", changes.join(", ")),
