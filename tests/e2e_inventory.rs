@@ -272,3 +272,61 @@ fn tags_details_duplicate_bulk_delete_and_theme() {
     s.screenshot("07-dark-relaunched");
     s.quit();
 }
+
+#[test]
+fn ansible_import_and_export() {
+    let data = tempfile::tempdir().unwrap();
+    let inventory = data.path().join("hosts.ini");
+    std::fs::write(
+        &inventory,
+        "[web]\nweb[01:02] ansible_host=10.0.0.1 ansible_user=deploy\n\n[db]\n\
+         db1 ansible_host=10.0.1.1 ansible_ssh_common_args='-o ProxyJump=web01'\n\n\
+         [paris:children]\nweb\ndb\n\n[europe:children]\nparis\n\n[db:vars]\nansible_user=postgres\n",
+    )
+    .unwrap();
+    let export = data.path().join("exported.yml");
+    let driver = Driver::start(
+        Path::new(APP),
+        &[("VMO_DATA_DIR", data.path()), ("VMO_TEST_SAVE_AS", &export)],
+    );
+    let s = driver.session();
+    s.click("#nav-vms");
+    s.find("#vm-empty");
+
+    // The import dialog reads an Ansible inventory when asked to.
+    s.click("#vm-import");
+    support::choose(&s, "#import-source", "ansible");
+    s.fill("#import-path", inventory.to_str().unwrap());
+    s.click("#import-preview");
+    s.wait_text("#import-row-web02", "new");
+    s.wait_text("#import-row-db1", "postgres@10.0.1.1:22");
+    s.wait_text("#import-row-db1", "via web01");
+    s.wait_text("#import-row-db1", "tags db, europe, paris");
+    s.screenshot("ansible-01-preview");
+    // No host-key fetch: these addresses lead nowhere.
+    s.click("#import-fetch-keys");
+    s.wait_text("#import-apply", "Import 3 hosts");
+    s.click("#import-apply");
+    s.wait_gone("#vm-import-dialog");
+    s.wait_text("#toast", "Imported: 3 added, 0 updated");
+    // Groups and their parents are tags.
+    for tag in ["europe", "paris", "web"] {
+        s.wait_text(&row("web01"), tag);
+    }
+    s.wait_text(&row("db1"), "db");
+    s.wait_text(&row("db1"), "europe");
+
+    // Filtered by one tag, the export holds that tag's VMs, the jump resolved.
+    s.fill("#vm-search", "tag:db");
+    s.wait_gone(&row("web01"));
+    s.click("#vm-export-ansible");
+    let text = support::webdriver::wait_for_file(&export);
+    s.wait_text("#toast", "Saved the VMs tagged db");
+    assert!(text.contains("db1:"), "{text}");
+    assert!(!text.contains("web02"), "{text}");
+    assert!(text.contains("ansible_user: postgres"), "{text}");
+    assert!(text.contains("ProxyJump=deploy@10.0.0.1"), "{text}");
+    assert!(text.contains("europe:"), "{text}");
+    s.screenshot("ansible-02-exported");
+    s.quit();
+}

@@ -246,6 +246,19 @@ pub enum VmCommand {
         /// Default: --ssh-config, else ~/.ssh/config.
         file: Option<PathBuf>,
     },
+    /// Import hosts from an Ansible inventory, INI or YAML: groups and their nested
+    /// children become tags; ansible_host, ansible_port, ansible_user,
+    /// ansible_ssh_private_key_file and a ProxyJump (-o ProxyJump=… or -J … in
+    /// ansible_ssh_common_args) are read. Re-import updates, never duplicates.
+    ImportAnsible { file: PathBuf },
+    /// Write the inventory (or the VMs tagged TAG) as an Ansible YAML inventory, one group
+    /// per tag, to FILE or stdout.
+    ExportAnsible {
+        #[arg(long, value_name = "TAG")]
+        tag: Option<String>,
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Test connections: connect, verify the host key, log in, run `true`.
     Test {
         #[command(flatten)]

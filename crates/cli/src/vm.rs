@@ -6,7 +6,7 @@ use anyhow::{bail, Context as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use vmo_engine::resolve_target;
-use vmo_engine::{AuthMethod, Engine, Paths, VmDraft};
+use vmo_engine::{AuthMethod, Engine, ImportSource, Paths, VmDraft};
 
 pub async fn run(
     engine: &Engine,
@@ -79,21 +79,21 @@ pub async fn run(
                 .or(ssh_config)
                 .or_else(Paths::default_ssh_config)
                 .context("no home directory for ~/.ssh/config")?;
-            let plan = inventory.import_preview(&file).await?;
-            for host in &plan.hosts {
-                if let vmo_engine::ImportAction::Invalid { reason } = &host.action {
-                    eprintln!("skipped {}: {reason}", host.alias);
+            import(engine, ImportSource::SshConfig, &file).await?;
+        }
+        VmCommand::ImportAnsible { file } => {
+            import(engine, ImportSource::Ansible, &file).await?;
+        }
+        VmCommand::ExportAnsible { tag, output } => {
+            let yaml = inventory.export_ansible(tag.as_deref()).await?;
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, yaml)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!("wrote {}", path.display());
                 }
+                None => print!("{yaml}"),
             }
-            let summary = inventory.import_apply(&file, None).await?;
-            println!(
-                "{}: {} added, {} updated, {} unchanged, {} skipped",
-                file.display(),
-                summary.added,
-                summary.updated,
-                summary.unchanged,
-                summary.invalid
-            );
         }
         VmCommand::Test {
             select: which,
@@ -165,4 +165,29 @@ fn field_errors(err: vmo_engine::EngineError) -> anyhow::Error {
         .map(|f| format!("  {}: {}", f.field, f.message))
         .collect();
     anyhow::anyhow!("the VM is not valid:\n{}", lines.join("\n"))
+}
+
+/// Previews (to list the hosts that cannot be imported), then applies the whole file.
+async fn import(
+    engine: &Engine,
+    source: ImportSource,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    let inventory = engine.inventory();
+    let plan = inventory.import_preview_from(source, file).await?;
+    for host in &plan.hosts {
+        if let vmo_engine::ImportAction::Invalid { reason } = &host.action {
+            eprintln!("skipped {}: {reason}", host.alias);
+        }
+    }
+    let summary = inventory.import_apply_from(source, file, None).await?;
+    println!(
+        "{}: {} added, {} updated, {} unchanged, {} skipped",
+        file.display(),
+        summary.added,
+        summary.updated,
+        summary.unchanged,
+        summary.invalid
+    );
+    Ok(())
 }

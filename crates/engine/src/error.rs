@@ -17,6 +17,8 @@ pub enum ErrorCode {
     Conflict,
     /// An ssh config file could not be read or parsed.
     SshConfig,
+    /// An Ansible inventory file could not be read or parsed.
+    AnsibleInventory,
     /// The database failed.
     Database,
     /// Another program holds the database (SQLite busy or locked, past the busy timeout).
@@ -36,6 +38,7 @@ impl ErrorCode {
             Self::NotFound => "not_found",
             Self::Conflict => "conflict",
             Self::SshConfig => "ssh_config",
+            Self::AnsibleInventory => "ansible_inventory",
             Self::Database => "database",
             Self::DatabaseLocked => "database_locked",
             Self::Io => "io",

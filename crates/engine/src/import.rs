@@ -1,11 +1,69 @@
-//! Host discovery from an ssh config: a plan the user previews, then applies.
-//! Hosts are matched to the inventory by name (the ssh alias), so re-importing updates
-//! instead of duplicating, and a VM's tags and notes survive a re-import.
+//! Host discovery from an ssh config or an Ansible inventory: a plan the user previews,
+//! then applies. Hosts are matched to the inventory by name (the ssh alias, the Ansible
+//! host name), so re-importing updates instead of duplicating, and a VM's notes survive a
+//! re-import; its tags are kept and the file's (Ansible groups) are added to them.
 
+use crate::ansible::AnsibleHost;
 use crate::ssh_config::SshHost;
 use crate::vm::{AuthMethod, Vm, VmDraft, VmId};
 use serde::Serialize;
 use std::path::PathBuf;
+
+/// Which kind of file an import reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportSource {
+    /// An OpenSSH client config (`~/.ssh/config`).
+    #[default]
+    SshConfig,
+    /// An Ansible inventory, INI or YAML.
+    Ansible,
+}
+
+/// One host found in a file, whatever its format.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FoundHost {
+    pub alias: String,
+    pub host_name: Option<String>,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub identity_file: Option<String>,
+    pub proxy_jump: Option<String>,
+    /// Tags the file gives the host, added to the VM's own.
+    pub tags: Vec<String>,
+    /// Why the file's settings cannot become a VM (the plan shows the host as invalid).
+    pub problem: Option<String>,
+}
+
+impl From<SshHost> for FoundHost {
+    fn from(h: SshHost) -> Self {
+        Self {
+            alias: h.alias,
+            host_name: h.host_name,
+            port: h.port,
+            user: h.user,
+            identity_file: h.identity_file,
+            proxy_jump: h.proxy_jump,
+            tags: Vec::new(),
+            problem: None,
+        }
+    }
+}
+
+impl From<AnsibleHost> for FoundHost {
+    fn from(h: AnsibleHost) -> Self {
+        Self {
+            alias: h.name,
+            host_name: h.host,
+            port: h.port,
+            user: h.user,
+            identity_file: h.key_file,
+            proxy_jump: h.jump,
+            tags: h.tags,
+            problem: h.problem,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -48,10 +106,15 @@ pub struct ImportSummary {
 }
 
 impl ImportPlan {
-    pub fn build(source: PathBuf, found: Vec<SshHost>, inventory: &[Vm]) -> Self {
+    pub fn build<H: Into<FoundHost>>(
+        source: PathBuf,
+        found: impl IntoIterator<Item = H>,
+        inventory: &[Vm],
+    ) -> Self {
         let hosts = found
             .into_iter()
             .map(|host| {
+                let host: FoundHost = host.into();
                 let existing = inventory
                     .iter()
                     .find(|vm| vm.name.eq_ignore_ascii_case(&host.alias));
@@ -81,7 +144,9 @@ impl ImportPlan {
     }
 }
 
-fn plan_host(host: SshHost, existing: Option<&Vm>) -> PlannedHost {
+fn plan_host(host: FoundHost, existing: Option<&Vm>) -> PlannedHost {
+    let mut tags = existing.map(|vm| vm.tags.clone()).unwrap_or_default();
+    tags.extend(host.tags.iter().cloned());
     let draft = VmDraft {
         name: existing.map_or_else(|| host.alias.clone(), |vm| vm.name.clone()),
         host: host.host_name.clone().unwrap_or_else(|| host.alias.clone()),
@@ -95,10 +160,14 @@ fn plan_host(host: SshHost, existing: Option<&Vm>) -> PlannedHost {
         },
         key_file: host.identity_file.clone(),
         jump_host: host.proxy_jump.clone(),
-        tags: existing.map(|vm| vm.tags.clone()).unwrap_or_default(),
+        tags,
         notes: existing.map(|vm| vm.notes.clone()).unwrap_or_default(),
     };
     let (draft, action) = match draft.clone().validate() {
+        _ if host.problem.is_some() => {
+            let reason = host.problem.clone().unwrap_or_default();
+            (draft, ImportAction::Invalid { reason })
+        }
         Err(err) => {
             let reason = err
                 .fields
@@ -147,6 +216,13 @@ fn changes(vm: &Vm, draft: &VmDraft) -> Vec<String> {
         "jump host",
         show(vm.jump_host.as_deref()),
         show(draft.jump_host.as_deref()),
+    );
+    let mut old_tags = vm.tags.clone();
+    old_tags.sort();
+    diff(
+        "tags",
+        show(Some(&old_tags.join(", "))),
+        show(Some(&draft.tags.join(", "))),
     );
     out
 }

@@ -1,8 +1,9 @@
 //! The VM inventory service: validation, persistence and change notifications in one
 //! place, so every front end gets the same rules and sees every change.
 
+use crate::ansible;
 use crate::error::{EngineError, ErrorCode};
-use crate::import::{ImportAction, ImportPlan, ImportSummary};
+use crate::import::{ImportAction, ImportPlan, ImportSource, ImportSummary};
 use crate::ssh_config;
 use crate::store::Store;
 use crate::vm::{Vm, VmDraft, VmId, NAME_MAX};
@@ -117,8 +118,40 @@ impl Inventory {
 
     /// Reads an ssh config and says what importing it would do. Changes nothing.
     pub async fn import_preview(&self, path: &Path) -> Result<ImportPlan, EngineError> {
-        let source = path.to_path_buf();
-        let found = tokio::task::spawn_blocking(move || ssh_config::load(&source))
+        self.import_preview_from(ImportSource::SshConfig, path)
+            .await
+    }
+
+    /// Applies an ssh config; see [`Inventory::import_apply_from`].
+    pub async fn import_apply(
+        &self,
+        path: &Path,
+        only: Option<&[String]>,
+    ) -> Result<ImportSummary, EngineError> {
+        self.import_apply_from(ImportSource::SshConfig, path, only)
+            .await
+    }
+
+    /// Reads an ssh config or an Ansible inventory and says what importing it would do.
+    /// Changes nothing.
+    pub async fn import_preview_from(
+        &self,
+        source: ImportSource,
+        path: &Path,
+    ) -> Result<ImportPlan, EngineError> {
+        let file = path.to_path_buf();
+        let read = tokio::task::spawn_blocking(move || -> Result<_, EngineError> {
+            Ok(match source {
+                ImportSource::SshConfig => ssh_config::load(&file)?
+                    .into_iter()
+                    .map(Into::into)
+                    .collect::<Vec<crate::import::FoundHost>>(),
+                ImportSource::Ansible => {
+                    ansible::load(&file)?.into_iter().map(Into::into).collect()
+                }
+            })
+        });
+        let found = read
             .await
             .map_err(|e| EngineError::new(ErrorCode::Io, format!("import task failed: {e}")))??;
         let inventory = self.list().await?;
@@ -127,12 +160,13 @@ impl Inventory {
 
     /// Re-reads the file and applies it in one transaction: all of it or nothing.
     /// `only`: the aliases the user ticked in the preview; `None` imports every host.
-    pub async fn import_apply(
+    pub async fn import_apply_from(
         &self,
+        source: ImportSource,
         path: &Path,
         only: Option<&[String]>,
     ) -> Result<ImportSummary, EngineError> {
-        let mut plan = self.import_preview(path).await?;
+        let mut plan = self.import_preview_from(source, path).await?;
         if let Some(aliases) = only {
             plan.retain(aliases);
         }
@@ -153,7 +187,8 @@ impl Inventory {
             source = %path.display(),
             added = summary.added,
             updated = summary.updated,
-            "ssh config imported"
+            kind = ?source,
+            "hosts imported"
         );
         if summary.added + summary.updated > 0 {
             self.emit(InventoryEvent::Imported {
@@ -162,5 +197,27 @@ impl Inventory {
             });
         }
         Ok(summary)
+    }
+
+    /// The inventory (or the VMs tagged `tag`) as an Ansible YAML inventory; jump hosts
+    /// naming a VM are resolved to its address. An unknown tag is `not_found`.
+    pub async fn export_ansible(&self, tag: Option<&str>) -> Result<String, EngineError> {
+        let all = self.list().await?;
+        let chosen: Vec<Vm> = match tag {
+            None => all.clone(),
+            Some(tag) => {
+                let tag = tag.trim().to_lowercase();
+                let chosen: Vec<Vm> = all
+                    .iter()
+                    .filter(|vm| vm.tags.contains(&tag))
+                    .cloned()
+                    .collect();
+                if chosen.is_empty() {
+                    return Err(EngineError::not_found(format!("VMs tagged {tag:?}")));
+                }
+                chosen
+            }
+        };
+        Ok(ansible::export(&chosen, &all))
     }
 }

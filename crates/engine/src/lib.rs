@@ -3,6 +3,7 @@
 //! Every front end (the desktop shell, the Dioxus UI, the headless CLI) talks to [`Engine`]
 //! and nothing else. The engine knows nothing about Tauri or Dioxus.
 
+pub mod ansible;
 pub mod commands;
 pub mod demo;
 pub mod error;
@@ -24,7 +25,7 @@ pub use vmo_ssh as ssh;
 pub use commands::{CommandEvent, Commands};
 pub use error::{EngineError, ErrorCode, FieldError};
 pub use filter::VmFilter;
-pub use import::{ImportAction, ImportPlan, ImportSummary, PlannedHost};
+pub use import::{ImportAction, ImportPlan, ImportSource, ImportSummary, PlannedHost};
 pub use inventory::{Inventory, InventoryEvent};
 pub use jobs::{JobEvent, JobId, Jobs};
 pub use paths::{Paths, Profiles};

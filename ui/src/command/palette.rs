@@ -144,8 +144,8 @@ fn extra_items_for(mut tags: Vec<&str>) -> Vec<Item> {
         ("new-vm", "New VM", "add a VM by hand"),
         (
             "import",
-            "Import from SSH config…",
-            "add the hosts of ~/.ssh/config",
+            "Import hosts…",
+            "from ~/.ssh/config or an Ansible inventory",
         ),
         ("new-template", "New template", "opens the template editor"),
         ("run", "Run a command…", "on all VMs"),

@@ -58,7 +58,7 @@ pub fn Dashboard() -> Element {
                     p { "Add the machines you look after, or import the hosts in your SSH config: their status shows here within a probe. Or try everything first on a demo fleet of local servers." }
                     div { class: "actions",
                         crate::vm::DemoButton { id: "dashboard-demo" }
-                        button { class: "button", id: "dashboard-import", onclick: move |_| go_vms(Some(VmRequest::Import)), "Import from SSH config" }
+                        button { class: "button", id: "dashboard-import", onclick: move |_| go_vms(Some(VmRequest::Import)), "Import hosts…" }
                         button { class: "button primary", id: "dashboard-add", onclick: move |_| go_vms(Some(VmRequest::Create)), "Add VM" }
                         button { class: "button ghost", id: "dashboard-go-vms", onclick: move |_| go_vms(None), "Go to VMs" }
                     }

@@ -1,25 +1,23 @@
-//! Import hosts from an ssh config: pick a file, preview what changes, tick, apply; then,
-//! if asked (the default), fetch the imported hosts' keys and open the host-key review.
+//! Import hosts from an ssh config or an Ansible inventory: pick the kind and the file,
+//! preview what changes, tick, apply; then, if asked (the default), fetch the imported
+//! hosts' keys and open the host-key review. Also the VM list's export to Ansible.
 
 use super::host_keys::use_key_review;
 use super::Panel;
 use crate::shared::modal::Modal;
-use crate::shared::toast::use_toasts;
+use crate::shared::toast::{use_toasts, Toasts};
 use crate::UiContext;
 use dioxus::prelude::*;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use vmo_engine::{ImportAction, ImportPlan, Paths};
+use vmo_engine::{ImportAction, ImportPlan, ImportSource, Paths};
 
 #[component]
 pub fn ImportDialog(panel: Signal<Panel>) -> Element {
     let ctx = use_context::<UiContext>();
     let toasts = use_toasts();
-    let mut path = use_signal(|| {
-        Paths::default_ssh_config()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default()
-    });
+    let mut source = use_signal(ImportSource::default);
+    let mut path = use_signal(|| default_path(ImportSource::SshConfig));
     let mut plan = use_signal(|| None::<ImportPlan>);
     let mut ticked = use_signal(BTreeSet::<String>::new);
     let mut error = use_signal(|| None::<String>);
@@ -32,9 +30,10 @@ pub fn ImportDialog(panel: Signal<Panel>) -> Element {
         move || {
             let inventory = inventory.clone();
             let file = PathBuf::from(path().trim());
+            let from = source();
             busy.set(true);
             spawn(async move {
-                match inventory.import_preview(&file).await {
+                match inventory.import_preview_from(from, &file).await {
                     Ok(found) => {
                         // Tick everything that would change; unchanged and invalid hosts stay off.
                         ticked.set(
@@ -62,7 +61,7 @@ pub fn ImportDialog(panel: Signal<Panel>) -> Element {
             });
         }
     };
-    let mut preview_on_enter = preview.clone();
+    let preview_on_enter = preview.clone();
     let mut preview_on_click = preview;
     let apply = move |_| {
         let ctx = ctx.clone();
@@ -70,9 +69,10 @@ pub fn ImportDialog(panel: Signal<Panel>) -> Element {
         let file = PathBuf::from(path().trim());
         let only: Vec<String> = ticked.read().iter().cloned().collect();
         let fetch = fetch_keys();
+        let from = source();
         busy.set(true);
         spawn(async move {
-            match inventory.import_apply(&file, Some(&only)).await {
+            match inventory.import_apply_from(from, &file, Some(&only)).await {
                 Ok(summary) => {
                     toasts.show(format!(
                         "Imported: {} added, {} updated",
@@ -100,23 +100,54 @@ pub fn ImportDialog(panel: Signal<Panel>) -> Element {
         });
     };
     let count = ticked.read().len();
+    // A keyed list of one: a new source mounts a fresh (uncontrolled) input holding that
+    // source's default path.
+    let path_input = std::iter::once(source()).map(move |kind| {
+        let mut on_enter = preview_on_enter.clone();
+        rsx! {
+            input {
+                key: "{kind:?}",
+                id: "import-path",
+                class: "mono",
+                initial_value: "{path.peek()}",
+                placeholder: if kind == ImportSource::Ansible { "/path/to/inventory.ini or .yml" } else { "" },
+                oninput: move |e| {
+                    path.set(e.value());
+                    plan.set(None);
+                },
+                onkeydown: move |e| if e.key() == Key::Enter { on_enter() },
+            }
+        }
+    });
 
     rsx! {
-        Modal { title: "Import from SSH config", id: "vm-import-dialog", on_close: move |_| panel.set(Panel::Closed),
+        Modal { title: "Import hosts", id: "vm-import-dialog", on_close: move |_| panel.set(Panel::Closed),
             div { class: "modal-body",
                 div { class: "field",
-                    label { r#for: "import-path", "Config file" }
+                    label { r#for: "import-source", "From" }
+                    select {
+                        id: "import-source",
+                        onchange: move |e| {
+                            let chosen = if e.value() == "ansible" {
+                                ImportSource::Ansible
+                            } else {
+                                ImportSource::SshConfig
+                            };
+                            source.set(chosen);
+                            path.set(default_path(chosen));
+                            plan.set(None);
+                            error.set(None);
+                        },
+                        option { value: "ssh_config", selected: source() == ImportSource::SshConfig, "SSH config" }
+                        option { value: "ansible", selected: source() == ImportSource::Ansible, "Ansible inventory" }
+                    }
+                }
+                div { class: "field",
+                    label { r#for: "import-path",
+                        if source() == ImportSource::Ansible { "Inventory file" } else { "Config file" }
+                    }
                     div { class: "input-with-button",
-                        input {
-                            id: "import-path",
-                            class: "mono",
-                            initial_value: "{path.peek()}",
-                            oninput: move |e| {
-                                path.set(e.value());
-                                plan.set(None);
-                            },
-                            onkeydown: move |e| if e.key() == Key::Enter { preview_on_enter() },
-                        }
+                        {path_input}
                         button {
                             class: "button",
                             id: "import-preview",
@@ -125,7 +156,11 @@ pub fn ImportDialog(panel: Signal<Panel>) -> Element {
                             "Preview"
                         }
                     }
-                    p { class: "hint", "Include files are followed; wildcard patterns like Host * are not imported but their settings apply." }
+                    if source() == ImportSource::Ansible {
+                        p { class: "hint", "INI or YAML. Groups and their child groups become tags; ansible_host, ansible_port, ansible_user, ansible_ssh_private_key_file and ProxyJump in ansible_ssh_common_args are read." }
+                    } else {
+                        p { class: "hint", "Include files are followed; wildcard patterns like Host * are not imported but their settings apply." }
+                    }
                 }
                 if let Some(message) = error() {
                     div { class: "alert error", id: "import-error", "{message}" }
@@ -176,6 +211,48 @@ pub fn ImportDialog(panel: Signal<Panel>) -> Element {
     }
 }
 
+/// The path a source starts with: ~/.ssh/config, or Ansible's default inventory if present.
+fn default_path(source: ImportSource) -> String {
+    match source {
+        ImportSource::SshConfig => Paths::default_ssh_config()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        ImportSource::Ansible => ["/etc/ansible/hosts"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).is_file())
+            .unwrap_or_default()
+            .to_string(),
+    }
+}
+
+/// Asks where to save, then writes the inventory (or the VMs tagged `tag`) as an Ansible
+/// YAML inventory.
+pub fn export_ansible(ctx: UiContext, toasts: Toasts, tag: Option<String>) {
+    spawn(async move {
+        let desktop = ctx.desktop.clone();
+        let suggested = match &tag {
+            Some(tag) => format!("{tag}.inventory.yml"),
+            None => "inventory.yml".to_string(),
+        };
+        let chosen =
+            tokio::task::spawn_blocking(move || desktop.save_file("Export to Ansible", &suggested))
+                .await;
+        let Ok(Some(path)) = chosen else { return };
+        let yaml = match ctx.engine.inventory().export_ansible(tag.as_deref()).await {
+            Ok(yaml) => yaml,
+            Err(e) => return toasts.error(e.message),
+        };
+        match tokio::fs::write(&path, yaml).await {
+            Ok(()) => toasts.show(format!(
+                "Saved {} as an Ansible inventory to {}",
+                tag.map_or("every VM".to_string(), |t| format!("the VMs tagged {t}")),
+                path.display()
+            )),
+            Err(e) => toasts.error(format!("Cannot write {}: {e}", path.display())),
+        }
+    });
+}
+
 #[component]
 fn ImportRow(host: vmo_engine::PlannedHost, ticked: Signal<BTreeSet<String>>) -> Element {
     let alias = host.alias.clone();
@@ -192,6 +269,9 @@ fn ImportRow(host: vmo_engine::PlannedHost, ticked: Signal<BTreeSet<String>>) ->
     }
     if let Some(jump) = &d.jump_host {
         resolved.push_str(&format!("  via {jump}"));
+    }
+    if !d.tags.is_empty() {
+        resolved.push_str(&format!("  tags {}", d.tags.join(", ")));
     }
     let (badge, class, detail) = match &host.action {
         ImportAction::Add => ("new", "badge ok", String::new()),

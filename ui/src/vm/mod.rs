@@ -155,6 +155,15 @@ pub fn VmScreen() -> Element {
         .map(|(t, n)| (t.to_string(), n, filter.tags.iter().any(|f| f == t)))
         .collect();
     let find = |id: VmId| view.vms.iter().find(|vm| vm.id == id).cloned();
+    // Exports the tag being filtered (one tag chip on), else everything.
+    let export_tag = match filter.tags.as_slice() {
+        [tag] => Some(tag.clone()),
+        _ => None,
+    };
+    let export_title = match &export_tag {
+        Some(tag) => format!("Save the VMs tagged {tag} as an Ansible YAML inventory"),
+        None => "Save every VM as an Ansible YAML inventory".to_string(),
+    };
 
     rsx! {
         section { class: "screen vm-screen",
@@ -207,7 +216,20 @@ pub fn VmScreen() -> Element {
                         class: "button",
                         id: "vm-import",
                         onclick: move |_| panel.set(Panel::Import),
-                        "Import from SSH config"
+                        "Import hosts…"
+                    }
+                    if !view.vms.is_empty() {
+                        button {
+                            class: "button",
+                            id: "vm-export-ansible",
+                            title: "{export_title}",
+                            onclick: {
+                                let ctx = ctx.clone();
+                                let tag = export_tag.clone();
+                                move |_| import::export_ansible(ctx.clone(), toasts, tag.clone())
+                            },
+                            "Export to Ansible…"
+                        }
                     }
                     button {
                         class: "button primary",
@@ -246,10 +268,10 @@ pub fn VmScreen() -> Element {
             if view.loaded && view.vms.is_empty() {
                 div { class: "empty-state", id: "vm-empty",
                     p { class: "empty-title", "No VMs yet" }
-                    p { "Add a VM by hand, or import the hosts you already have in your SSH config. Or try everything first on a demo fleet of local servers." }
+                    p { "Add a VM by hand, or import the hosts you already have in your SSH config or an Ansible inventory. Or try everything first on a demo fleet of local servers." }
                     div { class: "actions",
                         demo::DemoButton { id: "vm-demo-start" }
-                        button { class: "button", onclick: move |_| panel.set(Panel::Import), "Import from SSH config" }
+                        button { class: "button", onclick: move |_| panel.set(Panel::Import), "Import hosts…" }
                         button { class: "button primary", onclick: move |_| panel.set(Panel::Create), "Add VM" }
                     }
                 }
