@@ -26,9 +26,27 @@ fn demo_processes(data: &Path, listeners_only: bool) -> usize {
         .count()
 }
 
+/// Kills whatever still names the test's demo fleet when the test ends, also when it fails
+/// half-way (the app that owned the servers is gone by then).
+struct KillLeftovers<'a>(&'a Path);
+
+impl Drop for KillLeftovers<'_> {
+    fn drop(&mut self) {
+        let marker = self
+            .0
+            .join("profiles/demo/demo-fleet")
+            .display()
+            .to_string();
+        let _ = std::process::Command::new("pkill")
+            .args(["-KILL", "-f", &marker])
+            .status();
+    }
+}
+
 #[test]
 fn the_demo_fleet_runs_a_command_on_every_host_within_a_minute() {
     let data = tempfile::tempdir().unwrap();
+    let _leftovers = KillLeftovers(data.path());
     // No known_hosts of the user's: the demo profile trusts its own servers.
     let started = std::time::Instant::now();
     let driver = Driver::start(Path::new(APP), &[("VMO_DATA_DIR", data.path())]);

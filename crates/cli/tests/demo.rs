@@ -51,11 +51,21 @@ fn settle(data: &Path) -> usize {
     processes(data, false)
 }
 
+/// Stops the fleet when the test ends, also when it fails half-way (no stray sshd).
+struct DownOnDrop<'a>(&'a Path);
+
+impl Drop for DownOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = vmo(self.0, &["demo", "down"]);
+    }
+}
+
 #[test]
 fn demo_up_runs_commands_and_down_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
     std::fs::create_dir_all(data.join("home")).unwrap();
+    let _down = DownOnDrop(data);
     let up = vmo(data, &["demo", "up", "--hosts", "3"]);
     assert!(up.status.success(), "{}", text(&up));
     assert!(
