@@ -2,7 +2,7 @@
 //! whose key is not trusted is named, reviewed on the VMs screen, or left out.
 
 use crate::shell::Screen;
-use crate::vm::use_key_review;
+use crate::vm::{blocked_names, use_key_review};
 use dioxus::prelude::*;
 use vmo_engine::ssh::KeyStatus;
 use vmo_engine::{Vm, VmId};
@@ -16,15 +16,10 @@ pub fn KeyPanel(
 ) -> Element {
     let review = use_key_review();
     let mut screen = use_context::<Signal<Screen>>();
-    let names = |changed: bool| {
-        blocked
-            .iter()
-            .filter(|(_, s)| matches!(s, KeyStatus::Changed(_)) == changed)
-            .map(|(vm, _)| vm.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let (unknown, changed) = (names(false), names(true));
+    let (unknown, changed) = (
+        blocked_names(&blocked, false),
+        blocked_names(&blocked, true),
+    );
     let without: Vec<VmId> = blocked.iter().map(|(vm, _)| vm.id).collect();
     rsx! {
         div { class: "alert warn", id: "builder-host-keys",

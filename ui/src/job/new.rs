@@ -381,15 +381,10 @@ fn KeyCheckPanel(mut check: Signal<KeyCheck>, submit: Callback<Go>) -> Element {
             div { class: "alert", id: "run-host-keys", "Reviewing host keys: the run checks again when the review closes." }
         },
         KeyCheck::Blocked(blocked) => {
-            let names = |changed: bool| {
-                blocked
-                    .iter()
-                    .filter(|(_, s)| matches!(s, KeyStatus::Changed(_)) == changed)
-                    .map(|(vm, _)| vm.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let (unknown, changed) = (names(false), names(true));
+            let (unknown, changed) = (
+                crate::vm::blocked_names(&blocked, false),
+                crate::vm::blocked_names(&blocked, true),
+            );
             let without: Vec<VmId> = blocked.iter().map(|(vm, _)| vm.id).collect();
             rsx! {
                 div { class: "alert warn", id: "run-host-keys",

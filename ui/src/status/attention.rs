@@ -11,9 +11,6 @@ use vmo_engine::status::{FleetStatus, Health};
 use vmo_engine::vm::Vm;
 use vmo_engine::VmId;
 
-/// The SSH engine's code for a host key not in known_hosts.
-const UNTRUSTED_KEY: &str = "host_key_unknown";
-
 /// Rows shown before "and N more": the map shows the rest.
 const SHOWN: usize = 50;
 
@@ -50,7 +47,7 @@ pub fn Attention() -> Element {
             fleet
                 .get(vm.id)
                 .and_then(|s| s.error.as_ref())
-                .is_some_and(|e| e.code == UNTRUSTED_KEY)
+                .is_some_and(|e| e.untrusted_key())
         })
         .map(|vm| vm.id)
         .collect();

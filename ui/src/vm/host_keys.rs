@@ -19,6 +19,16 @@ const CHECK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Scans the host keys of `vms` (before a run): those whose keys are not trusted, unknown
 /// or changed. Hosts that cannot be reached are not held back: the job reports them.
+/// The names of `blocked` hosts with a changed key (`changed`) or an unknown one, joined.
+pub fn blocked_names(blocked: &[(Vm, KeyStatus)], changed: bool) -> String {
+    blocked
+        .iter()
+        .filter(|(_, s)| matches!(s, KeyStatus::Changed(_)) == changed)
+        .map(|(vm, _)| vm.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub async fn untrusted(ctx: &UiContext, vms: &[Vm], inventory: &[Vm]) -> Vec<(Vm, KeyStatus)> {
     let (mut chosen, mut targets) = (Vec::new(), Vec::new());
     for vm in vms {

@@ -12,7 +12,7 @@ mod table;
 
 pub use connection::provide_connection_tests;
 pub use demo::DemoButton;
-pub use host_keys::{untrusted, use_key_review};
+pub use host_keys::{blocked_names, untrusted, use_key_review};
 
 pub use state::{provide_inventory, use_inventory};
 

@@ -7,9 +7,6 @@ use super::store::Sample;
 use crate::vm::VmId;
 use vmo_status::{Figures, Thresholds};
 
-/// The SSH engine's code for a host key not in known_hosts.
-const UNTRUSTED_KEY: &str = "host_key_unknown";
-
 /// CPU busy is computed against a previous reading at most this old.
 const CPU_DELTA_WITHIN_MS: i64 = 15 * 60_000;
 
@@ -75,7 +72,7 @@ pub fn judge(
         Err(error) => {
             // A key nobody trusted yet means we never logged in: the host may well be up,
             // so it is unknown (with the reason), not an offline alarm.
-            status.health = if error.code == UNTRUSTED_KEY {
+            status.health = if error.untrusted_key() {
                 Health::Unknown
             } else {
                 Health::Offline

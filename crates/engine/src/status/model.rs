@@ -13,6 +13,13 @@ pub struct ProbeError {
     pub message: String,
 }
 
+impl ProbeError {
+    /// The host's key is not in known_hosts: it was never logged in to, so never probed.
+    pub fn untrusted_key(&self) -> bool {
+        self.code == crate::ssh::SshErrorKind::HostKeyUnknown.as_str()
+    }
+}
+
 /// One VM's live status.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VmStatus {
