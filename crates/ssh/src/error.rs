@@ -18,6 +18,8 @@ pub enum SshErrorKind {
     HostKeyUnknown,
     /// known_hosts holds a different key for this host: possible attack.
     HostKeyChanged,
+    /// known_hosts marks the presented key `@revoked`: never usable.
+    HostKeyRevoked,
     /// The server refused every credential we had.
     AuthFailed,
     /// A key file is missing, unreadable, malformed, or its passphrase is wrong or absent.
@@ -41,6 +43,7 @@ impl SshErrorKind {
             Self::Network => "network",
             Self::HostKeyUnknown => "host_key_unknown",
             Self::HostKeyChanged => "host_key_changed",
+            Self::HostKeyRevoked => "host_key_revoked",
             Self::AuthFailed => "auth_failed",
             Self::KeyFile => "key_file",
             Self::Agent => "agent",
@@ -76,7 +79,7 @@ pub struct PresentedKey {
 pub struct SshError {
     pub kind: SshErrorKind,
     pub message: String,
-    /// Set for `HostKeyUnknown` and `HostKeyChanged`.
+    /// Set for `HostKeyUnknown`, `HostKeyChanged` and `HostKeyRevoked`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host_key: Option<Box<PresentedKey>>,
     /// Set when a password or passphrase is missing or was refused: the one to ask for.

@@ -74,16 +74,18 @@ impl HostKeys {
                 let fingerprint = key.fingerprint(HashAlg::Sha256);
                 let _writing = self.writing.lock();
                 // Judged again while holding the pen: a parallel connection may have written it.
-                match self.judge_in(&self.read()?, host, port, key, false) {
+                let text = self.read()?;
+                match self.judge_in(&text, host, port, key, false)? {
                     HostKeyVerdict::Known => return Ok(()),
                     HostKeyVerdict::Changed(change) => return Err(self.changed(*change)),
                     HostKeyVerdict::Unknown => {}
                 }
-                self.append(&[line_for(host, port, key)?])?;
+                let hashed = known_hosts::prefers_hashed(&text);
+                self.append(&[line_for(host, port, key, hashed)?])?;
                 tracing::info!(host = %known_hosts::host_pattern(host, port), %fingerprint, "new host key accepted and recorded");
                 Ok(())
             }
-            HostKeyVerdict::Unknown => Err(unknown(describe(host, port, key))),
+            HostKeyVerdict::Unknown => Err(self.unknown(host, port, key)),
             HostKeyVerdict::Changed(change) => Err(self.changed(*change)),
         }
     }
@@ -96,10 +98,11 @@ impl HostKeys {
         key: &PublicKey,
     ) -> Result<HostKeyVerdict, SshError> {
         let text = self.read()?;
-        Ok(self.judge_in(&text, host, port, key, true))
+        self.judge_in(&text, host, port, key, true)
     }
 
     /// `with_once`: a key trusted for this run counts as known (not when about to write it).
+    /// A key marked `@revoked` for the host is an error whatever else the file says.
     fn judge_in(
         &self,
         text: &str,
@@ -107,9 +110,12 @@ impl HostKeys {
         port: u16,
         key: &PublicKey,
         with_once: bool,
-    ) -> HostKeyVerdict {
+    ) -> Result<HostKeyVerdict, SshError> {
+        if let Some(line) = known_hosts::revoked(text, host, port, key) {
+            return Err(self.revoked(describe(host, port, key), line));
+        }
         let entries = known_hosts::entries_for(text, host, port);
-        match known_hosts::judge(&entries, key) {
+        Ok(match known_hosts::judge(&entries, key) {
             Verdict::Known => HostKeyVerdict::Known,
             Verdict::Unknown if !with_once => HostKeyVerdict::Unknown,
             Verdict::Unknown => {
@@ -132,7 +138,7 @@ impl HostKeys {
                 old_line: old.line,
                 removes: entries.into_iter().map(|e| e.line).collect(),
             })),
-        }
+        })
     }
 
     /// The user looked at the fingerprint and said yes. `always` writes known_hosts.
@@ -151,7 +157,7 @@ impl HostKeys {
         let mut fresh: Vec<(&PresentedKey, PublicKey)> = Vec::new();
         for key in keys {
             let parsed = parse(key)?;
-            match self.judge_in(&text, &key.host, key.port, &parsed, !always) {
+            match self.judge_in(&text, &key.host, key.port, &parsed, !always)? {
                 HostKeyVerdict::Known => continue,
                 HostKeyVerdict::Changed(change) => return Err(self.changed(*change)),
                 HostKeyVerdict::Unknown => {}
@@ -165,9 +171,10 @@ impl HostKeys {
             }
         }
         if always {
+            let hashed = known_hosts::prefers_hashed(&text);
             let lines = fresh
                 .iter()
-                .map(|(k, parsed)| line_for(&k.host, k.port, parsed))
+                .map(|(k, parsed)| line_for(&k.host, k.port, parsed, hashed))
                 .collect::<Result<Vec<_>, _>>()?;
             self.append(&lines)?;
         } else if let Ok(mut set) = self.trusted_once.lock() {
@@ -196,7 +203,7 @@ impl HostKeys {
             )));
         }
         let text = self.read()?;
-        match self.judge_in(&text, &key.host, key.port, &parsed, false) {
+        match self.judge_in(&text, &key.host, key.port, &parsed, false)? {
             HostKeyVerdict::Changed(now)
                 if now.removes == change.removes
                     && now.removes.contains(&change.old_line)
@@ -210,7 +217,12 @@ impl HostKeys {
             }
         }
         let numbers: Vec<usize> = change.removes.iter().map(|l| l.number).collect();
-        let line = line_for(&key.host, key.port, &parsed)?;
+        let line = line_for(
+            &key.host,
+            key.port,
+            &parsed,
+            known_hosts::prefers_hashed(&text),
+        )?;
         known_hosts::rewrite(&self.known_hosts, &text, &numbers, &line)
             .map_err(|e| self.write_error(e))?;
         tracing::warn!(
@@ -239,6 +251,42 @@ impl HostKeys {
                 change.old_line.number,
                 self.known_hosts.display(),
                 change.old_fingerprint,
+            ),
+            host_key: Some(Box::new(presented)),
+            secret: None,
+        }
+    }
+
+    /// An unknown key; where the file trusts a certificate authority for the host, says
+    /// why that does not help: host certificates are not checked here.
+    fn unknown(&self, host: &str, port: u16, key: &PublicKey) -> SshError {
+        let mut refusal = unknown(describe(host, port, key));
+        let authorities = self
+            .read()
+            .map(|text| known_hosts::authorities_for(&text, host, port))
+            .unwrap_or_default();
+        if let Some(line) = authorities.first() {
+            refusal.message.push_str(&format!(
+                ". Line {} of {} trusts a certificate authority for this host, but VM \
+                 Orchestrator does not accept host certificates: it checks the host's own key",
+                line.number,
+                self.known_hosts.display()
+            ));
+        }
+        refusal
+    }
+
+    fn revoked(&self, presented: PresentedKey, line: KnownHostsLine) -> SshError {
+        SshError {
+            kind: SshErrorKind::HostKeyRevoked,
+            message: format!(
+                "REVOKED HOST KEY for {}: it presents {} {}, which line {} of {} marks @revoked. \
+                 Refusing to connect; this key can never be trusted.",
+                known_hosts::host_pattern(&presented.host, presented.port),
+                presented.algorithm,
+                presented.fingerprint,
+                line.number,
+                self.known_hosts.display(),
             ),
             host_key: Some(Box::new(presented)),
             secret: None,
@@ -303,11 +351,11 @@ fn parse(key: &PresentedKey) -> Result<PublicKey, SshError> {
     Ok(parsed)
 }
 
-fn line_for(host: &str, port: u16, key: &PublicKey) -> Result<String, SshError> {
-    known_hosts::line_for(host, port, key).map_err(|e| {
+fn line_for(host: &str, port: u16, key: &PublicKey, hashed: bool) -> Result<String, SshError> {
+    known_hosts::line_for(host, port, key, hashed).map_err(|e| {
         SshError::new(
             SshErrorKind::Protocol,
-            format!("cannot encode the key: {e}"),
+            e.to_string(),
         )
     })
 }

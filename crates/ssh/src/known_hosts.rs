@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha1::Sha1;
 use std::io::Write as _;
 use std::path::Path;
+use wildmatch::WildMatch;
 
 pub type EncodingError = russh::keys::ssh_key::Error;
 
@@ -66,30 +67,85 @@ pub fn read(path: &Path) -> std::io::Result<String> {
     }
 }
 
-/// The lines of `text` that name `host:port`, in file order. Comments, marker lines
-/// (`@cert-authority`, `@revoked`: certificates are not supported) and lines whose key
-/// cannot be read are skipped, as OpenSSH skips what it cannot use.
-pub fn entries_for(text: &str, host: &str, port: u16) -> Vec<Entry> {
+/// What a line of the file is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    /// A plain line: the host's key.
+    HostKey,
+    /// `@revoked`: this key must never be accepted for the named hosts.
+    Revoked,
+    /// `@cert-authority`: host certificates signed by this key are trusted.
+    CertAuthority,
+}
+
+/// The lines of `text` that name `host:port`, with their marker, in file order. Comments,
+/// unknown markers and lines whose key cannot be read are skipped, as OpenSSH skips what it
+/// cannot use.
+fn lines_naming(text: &str, host: &str, port: u16) -> Vec<(Marker, Entry)> {
     let pattern = host_pattern(host, port);
     text.lines()
         .enumerate()
         .filter_map(|(i, line)| {
             let mut fields = line.split_whitespace();
-            let names = fields.next()?;
-            if names.starts_with('#') || names.starts_with('@') || !names_match(names, &pattern) {
+            let (marker, names) = match fields.next()? {
+                "@revoked" => (Marker::Revoked, fields.next()?),
+                "@cert-authority" => (Marker::CertAuthority, fields.next()?),
+                first if first.starts_with('#') || first.starts_with('@') => return None,
+                names => (Marker::HostKey, names),
+            };
+            if !names_match(names, &pattern) {
                 return None;
             }
             let (kind, base64) = (fields.next()?, fields.next()?);
             let key = PublicKey::from_openssh(&format!("{kind} {base64}")).ok()?;
-            Some(Entry {
-                line: KnownHostsLine {
-                    number: i + 1,
-                    text: line.to_string(),
-                },
-                key,
-            })
+            let line = KnownHostsLine {
+                number: i + 1,
+                text: line.to_string(),
+            };
+            Some((marker, Entry { line, key }))
         })
         .collect()
+}
+
+fn with_marker(text: &str, host: &str, port: u16, wanted: Marker) -> Vec<Entry> {
+    lines_naming(text, host, port)
+        .into_iter()
+        .filter(|(marker, _)| *marker == wanted)
+        .map(|(_, entry)| entry)
+        .collect()
+}
+
+/// The plain lines that record a key for `host:port` (what `ssh-keygen -R` removes).
+pub fn entries_for(text: &str, host: &str, port: u16) -> Vec<Entry> {
+    with_marker(text, host, port, Marker::HostKey)
+}
+
+/// The `@revoked` line that bans `key` for `host:port`, if any: such a key is refused even
+/// where another line records it, and can never be trusted.
+pub fn revoked(text: &str, host: &str, port: u16, key: &PublicKey) -> Option<KnownHostsLine> {
+    with_marker(text, host, port, Marker::Revoked)
+        .into_iter()
+        .find(|e| e.key.key_data() == key.key_data())
+        .map(|e| e.line)
+}
+
+/// The `@cert-authority` lines that apply to `host:port`.
+pub fn authorities_for(text: &str, host: &str, port: u16) -> Vec<KnownHostsLine> {
+    with_marker(text, host, port, Marker::CertAuthority)
+        .into_iter()
+        .map(|e| e.line)
+        .collect()
+}
+
+/// Whether new lines should name hosts hashed, as `HashKnownHosts yes` makes OpenSSH do:
+/// when every host line already in the file is hashed.
+pub fn prefers_hashed(text: &str) -> bool {
+    let mut names = text
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|first| !first.starts_with('#') && !first.starts_with('@'))
+        .peekable();
+    names.peek().is_some() && names.all(|n| n.starts_with("|1|"))
 }
 
 /// Judges `key` against the host's entries: a matching line wins over a differing one.
@@ -106,9 +162,43 @@ pub fn judge(entries: &[Entry], key: &PublicKey) -> Verdict {
     }
 }
 
-/// The line that records `key` for `host:port`.
-pub fn line_for(host: &str, port: u16, key: &PublicKey) -> Result<String, EncodingError> {
-    Ok(format!("{} {}", host_pattern(host, port), openssh(key)?))
+/// The line that records `key` for `host:port`, the name hashed when `hashed`.
+pub fn line_for(
+    host: &str,
+    port: u16,
+    key: &PublicKey,
+    hashed: bool,
+) -> Result<String, LineError> {
+    let pattern = host_pattern(host, port);
+    let name = if hashed {
+        hash_name(&pattern)?
+    } else {
+        pattern
+    };
+    Ok(format!("{name} {}", openssh(key)?))
+}
+
+/// Why a line could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum LineError {
+    #[error("cannot encode the key: {0}")]
+    Encoding(#[from] EncodingError),
+    #[error("no randomness for a hashed name: {0}")]
+    Random(#[from] getrandom::Error),
+    #[error("cannot hash the host name")]
+    Hash,
+}
+
+/// `|1|salt|hash`: HMAC-SHA1 of the name keyed by a random 20-byte salt, as OpenSSH writes.
+fn hash_name(pattern: &str) -> Result<String, LineError> {
+    let mut salt = [0u8; 20];
+    getrandom::fill(&mut salt)?;
+    let hash = Hmac::<Sha1>::new_from_slice(&salt)
+        .map_err(|_| LineError::Hash)?
+        .chain_update(pattern.as_bytes())
+        .finalize()
+        .into_bytes();
+    Ok(format!("|1|{}|{}", BASE64.encode(&salt), BASE64.encode(&hash)))
 }
 
 /// Appends `lines` in one write, after a line break if the file lacks a final one; creates
@@ -184,13 +274,29 @@ fn ensure_folder(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Whether the comma-separated names of a line include `pattern`: plainly (ignoring case)
-/// or as a hashed name `|1|salt|hash` (HMAC-SHA1 of the name, keyed by the salt).
+/// Whether the comma-separated names of a line include `pattern`, as OpenSSH matches them:
+/// a hashed name `|1|salt|hash` (HMAC-SHA1 of the name, keyed by the salt), or a pattern
+/// with `*` and `?` wildcards, ignoring case; a matching negated pattern (`!name`) excludes
+/// the host whatever else matches.
 fn names_match(names: &str, pattern: &str) -> bool {
-    names.split(',').any(|name| match name.strip_prefix("|1|") {
-        Some(hashed) => hashed_match(hashed, pattern),
-        None => name.eq_ignore_ascii_case(pattern),
-    })
+    let mut matched = false;
+    for name in names.split(',') {
+        if let Some(hashed) = name.strip_prefix("|1|") {
+            matched |= hashed_match(hashed, pattern);
+            continue;
+        }
+        let (negated, glob) = match name.strip_prefix('!') {
+            Some(glob) => (true, glob),
+            None => (false, name),
+        };
+        if WildMatch::new_case_insensitive(glob).matches(pattern) {
+            if negated {
+                return false;
+            }
+            matched = true;
+        }
+    }
+    matched
 }
 
 fn hashed_match(hashed: &str, pattern: &str) -> bool {
@@ -219,6 +325,8 @@ mod tests {
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ";
     const KEY_B: &str =
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA6rWI3G1sz07DnfFlrouTcysQlj2P+jpNSOEWD9OJ3X";
+    const KEY_C: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILIG2T/B0l0gaqj3puu510tu9N1OkQ4znY3LYuEm5zCF";
     /// `example.com` hashed (from russh's tests), recording KEY_C.
     const HASHED: &str = "|1|O33ESRMWPVkMYIwJ1Uw+n877jTo=|nuuC5vEqXlEZ/8BXQR7m619W6Ak= ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILIG2T/B0l0gaqj3puu510tu9N1OkQ4znY3LYuEm5zCF";
 
@@ -237,6 +345,33 @@ mod tests {
         assert_eq!(entries[0].line.text, format!("other,WEB {KEY_B} a comment"));
         let on_port = entries_for(&text, "WEB", 2222);
         assert_eq!(on_port[0].line.number, 3);
+    }
+
+    #[test]
+    fn markers_are_kept_apart_from_host_keys() {
+        let text = format!(
+            "@revoked * {KEY_A}\n@cert-authority *.lab,!db.lab {KEY_B}\nweb.lab {KEY_B}\n"
+        );
+        assert_eq!(entries_for(&text, "web.lab", 22).len(), 1);
+        assert_eq!(
+            revoked(&text, "web.lab", 22, &key(KEY_A)).map(|l| l.number),
+            Some(1)
+        );
+        assert!(revoked(&text, "web.lab", 22, &key(KEY_B)).is_none());
+        assert_eq!(authorities_for(&text, "WEB.lab", 22).len(), 1);
+        assert!(authorities_for(&text, "db.lab", 22).is_empty(), "negated");
+        assert!(authorities_for(&text, "web.lab", 2222).is_empty(), "port");
+    }
+
+    #[test]
+    fn hashing_is_chosen_only_for_a_fully_hashed_file() {
+        assert!(!prefers_hashed(""));
+        assert!(prefers_hashed(&format!("# c\n{HASHED}\n@revoked * {KEY_A}\n")));
+        assert!(!prefers_hashed(&format!("{HASHED}\nweb {KEY_A}\n")));
+        let line = line_for("Example.com", 22, &key(KEY_C), true).unwrap();
+        assert!(line.starts_with("|1|"), "{line}");
+        assert_eq!(entries_for(&line, "example.com", 22).len(), 1);
+        assert!(entries_for(&line, "example.org", 22).is_empty());
     }
 
     #[test]

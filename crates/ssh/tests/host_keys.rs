@@ -328,3 +328,176 @@ async fn a_silent_host_is_given_up_after_the_patience_given() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The host key of host `i` as `type base64`, from its `.pub` file.
+fn host_public_key(fleet: &Fleet, i: usize) -> String {
+    let public = fleet.hosts()[i].host_key().with_extension("pub");
+    let text = std::fs::read_to_string(&public).unwrap();
+    text.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+}
+
+#[tokio::test]
+async fn a_revoked_key_is_refused_even_when_recorded_and_can_never_be_trusted() {
+    let fleet = Fleet::start(2);
+    let dir = tempfile::tempdir().unwrap();
+    let known_hosts = dir.path().join("known_hosts");
+    // host0's key is recorded AND revoked for every host, as OpenSSH's `@revoked *` line.
+    let text = format!(
+        "{}\n{}\n@revoked * {}\n",
+        fleet_line(&fleet, 0),
+        fleet_line(&fleet, 1),
+        host_public_key(&fleet, 0)
+    );
+    std::fs::write(&known_hosts, &text).unwrap();
+    let ssh = ssh_with(&known_hosts);
+    let report = ssh.test(&target(&fleet, 0)).await;
+    let error = report.error.expect("a revoked key must be refused");
+    assert_eq!(error.kind, SshErrorKind::HostKeyRevoked, "{error:?}");
+    assert!(
+        error.message.contains("line 3") && error.message.contains("@revoked"),
+        "{}",
+        error.message
+    );
+    assert_eq!(fleet.accepted_logins(0), 0, "no login on a revoked key");
+    // The other host is unaffected.
+    assert!(ssh.test(&target(&fleet, 1)).await.ok);
+
+    // A scan shows it as an error, and trusting it (once or always) is refused.
+    let scanned = ssh.scan_host_keys(vec![target(&fleet, 0)]).await.remove(0);
+    let KeyStatus::Error(scan_error) = scanned.status else {
+        panic!("a revoked key is no candidate for trust: {:?}", scanned.status)
+    };
+    assert_eq!(scan_error.kind, SshErrorKind::HostKeyRevoked);
+
+    // Without its plain line, a first-use trust and accept-new refuse it too.
+    std::fs::write(
+        &known_hosts,
+        format!("@revoked * {}\n", host_public_key(&fleet, 0)),
+    )
+    .unwrap();
+    let scanned = ssh.scan_host_keys(vec![target(&fleet, 0)]).await.remove(0);
+    assert!(
+        matches!(&scanned.status, KeyStatus::Error(e) if e.kind == SshErrorKind::HostKeyRevoked),
+        "{:?}",
+        scanned.status
+    );
+    let accept_new = Ssh::new(
+        &SshSettings {
+            accept_new: true,
+            ..ssh_settings(&known_hosts)
+        },
+        Arc::new(NoSecrets),
+    );
+    let report = accept_new.test(&target(&fleet, 0)).await;
+    assert_eq!(
+        report.error.map(|e| e.kind),
+        Some(SshErrorKind::HostKeyRevoked)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&known_hosts).unwrap(),
+        format!("@revoked * {}\n", host_public_key(&fleet, 0)),
+        "nothing written"
+    );
+}
+
+fn ssh_settings(known_hosts: &Path) -> SshSettings {
+    SshSettings {
+        known_hosts: known_hosts.to_path_buf(),
+        accept_new: false,
+        connect_timeout: Duration::from_secs(5),
+        keepalive: Duration::from_secs(30),
+        idle_expiry: Duration::from_secs(300),
+        agent_socket: None,
+    }
+}
+
+#[tokio::test]
+async fn a_certificate_authority_line_is_explained_not_silently_ignored() {
+    let fleet = Fleet::start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let known_hosts = dir.path().join("known_hosts");
+    // Any ed25519 key serves as the authority: we only need the line to apply to the host.
+    std::fs::write(
+        &known_hosts,
+        format!(
+            "# site CA\n@cert-authority [127.0.0.1]:* {}\n",
+            host_public_key(&fleet, 0)
+        ),
+    )
+    .unwrap();
+    let error = ssh_with(&known_hosts)
+        .test(&target(&fleet, 0))
+        .await
+        .error
+        .expect("an unknown key is refused");
+    assert_eq!(error.kind, SshErrorKind::HostKeyUnknown);
+    assert!(
+        error.message.contains("Line 2")
+            && error
+                .message
+                .contains("does not accept host certificates"),
+        "{}",
+        error.message
+    );
+}
+
+#[tokio::test]
+async fn wildcard_and_negated_patterns_match_as_openssh_does() {
+    let fleet = Fleet::start(2);
+    let dir = tempfile::tempdir().unwrap();
+    let known_hosts = dir.path().join("known_hosts");
+    let port0 = fleet.hosts()[0].port();
+    // host0 through a wildcard pattern; host1's line excludes it by negation.
+    std::fs::write(
+        &known_hosts,
+        format!(
+            "[127.0.0.?]:{port0} {}\n[127.0.0.*]:*,![127.0.0.1]:{} {}\n",
+            host_public_key(&fleet, 0),
+            fleet.hosts()[1].port(),
+            host_public_key(&fleet, 1)
+        ),
+    )
+    .unwrap();
+    let ssh = ssh_with(&known_hosts);
+    assert!(ssh.test(&target(&fleet, 0)).await.ok);
+    let error = ssh.test(&target(&fleet, 1)).await.error.unwrap();
+    assert_eq!(error.kind, SshErrorKind::HostKeyUnknown, "{error:?}");
+}
+
+#[tokio::test]
+async fn a_hashed_file_gets_hashed_lines_that_openssh_finds() {
+    let fleet = Fleet::start(2);
+    let dir = tempfile::tempdir().unwrap();
+    let known_hosts = dir.path().join("known_hosts");
+    std::fs::write(&known_hosts, format!("{}\n", fleet_line(&fleet, 0))).unwrap();
+    let hashed = std::process::Command::new("ssh-keygen")
+        .arg("-H")
+        .arg("-f")
+        .arg(&known_hosts)
+        .output()
+        .unwrap();
+    assert!(hashed.status.success(), "{hashed:?}");
+    let ssh = ssh_with(&known_hosts);
+    let scanned = ssh.scan_host_keys(vec![target(&fleet, 1)]).await.remove(0);
+    let KeyStatus::Unknown(presented) = scanned.status else {
+        panic!("{:?}", scanned.status)
+    };
+    ssh.host_keys().trust_all(&[presented], true).unwrap();
+    let text = std::fs::read_to_string(&known_hosts).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(
+        text.lines().all(|l| l.starts_with("|1|")),
+        "the new line is hashed like the others: {text}"
+    );
+    assert!(!text.contains("127.0.0.1"), "{text}");
+    // OpenSSH's own reader finds the host in our hashed line.
+    let found = std::process::Command::new("ssh-keygen")
+        .arg("-F")
+        .arg(format!("[127.0.0.1]:{}", fleet.hosts()[1].port()))
+        .arg("-f")
+        .arg(&known_hosts)
+        .output()
+        .unwrap();
+    assert!(found.status.success(), "{found:?}");
+    assert!(ssh.test(&target(&fleet, 1)).await.ok);
+}

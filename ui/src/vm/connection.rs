@@ -114,6 +114,7 @@ pub fn StatusCell(id: VmId) -> Element {
                 .unwrap_or((SshErrorKind::Protocol, "failed".into()));
             let (label, class) = match kind {
                 SshErrorKind::HostKeyChanged => ("HOST KEY CHANGED", "badge alarm"),
+                SshErrorKind::HostKeyRevoked => ("HOST KEY REVOKED", "badge alarm"),
                 SshErrorKind::HostKeyUnknown => ("host key unknown", "badge warn"),
                 SshErrorKind::AuthFailed | SshErrorKind::KeyFile | SshErrorKind::Agent => {
                     ("auth failed", "badge bad")
