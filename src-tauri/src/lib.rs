@@ -49,6 +49,8 @@ impl AppState {
 }
 
 pub fn run() -> anyhow::Result<()> {
+    // Before the first file (the log) is created.
+    vmo_engine::keep_files_private();
     let root = Paths::from_env()?;
     let demo_root = root.clone();
     let _log_guard = logging::init(&root.log_dir());

@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    vmo_engine::keep_files_private();
     vmo_engine::raise_open_file_limit();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,

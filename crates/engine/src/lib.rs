@@ -49,6 +49,14 @@ pub fn raise_open_file_limit() -> u64 {
     }
 }
 
+/// Makes every file and folder this process creates from now on private to its user
+/// (umask 077, as `ssh-keygen` does): the database holds every command's output, the logs
+/// name hosts and users, and a data directory that already existed with wider permissions
+/// must not expose what is written into it.
+pub fn keep_files_private() {
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+}
+
 /// The one façade every front end calls. Cheap to clone.
 #[derive(Clone)]
 pub struct Engine {

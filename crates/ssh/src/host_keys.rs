@@ -352,10 +352,6 @@ fn parse(key: &PresentedKey) -> Result<PublicKey, SshError> {
 }
 
 fn line_for(host: &str, port: u16, key: &PublicKey, hashed: bool) -> Result<String, SshError> {
-    known_hosts::line_for(host, port, key, hashed).map_err(|e| {
-        SshError::new(
-            SshErrorKind::Protocol,
-            e.to_string(),
-        )
-    })
+    known_hosts::line_for(host, port, key, hashed)
+        .map_err(|e| SshError::new(SshErrorKind::Protocol, e.to_string()))
 }

@@ -163,12 +163,7 @@ pub fn judge(entries: &[Entry], key: &PublicKey) -> Verdict {
 }
 
 /// The line that records `key` for `host:port`, the name hashed when `hashed`.
-pub fn line_for(
-    host: &str,
-    port: u16,
-    key: &PublicKey,
-    hashed: bool,
-) -> Result<String, LineError> {
+pub fn line_for(host: &str, port: u16, key: &PublicKey, hashed: bool) -> Result<String, LineError> {
     let pattern = host_pattern(host, port);
     let name = if hashed {
         hash_name(&pattern)?
@@ -198,7 +193,11 @@ fn hash_name(pattern: &str) -> Result<String, LineError> {
         .chain_update(pattern.as_bytes())
         .finalize()
         .into_bytes();
-    Ok(format!("|1|{}|{}", BASE64.encode(&salt), BASE64.encode(&hash)))
+    Ok(format!(
+        "|1|{}|{}",
+        BASE64.encode(&salt),
+        BASE64.encode(&hash)
+    ))
 }
 
 /// Appends `lines` in one write, after a line break if the file lacks a final one; creates
@@ -349,9 +348,8 @@ mod tests {
 
     #[test]
     fn markers_are_kept_apart_from_host_keys() {
-        let text = format!(
-            "@revoked * {KEY_A}\n@cert-authority *.lab,!db.lab {KEY_B}\nweb.lab {KEY_B}\n"
-        );
+        let text =
+            format!("@revoked * {KEY_A}\n@cert-authority *.lab,!db.lab {KEY_B}\nweb.lab {KEY_B}\n");
         assert_eq!(entries_for(&text, "web.lab", 22).len(), 1);
         assert_eq!(
             revoked(&text, "web.lab", 22, &key(KEY_A)).map(|l| l.number),
@@ -366,7 +364,9 @@ mod tests {
     #[test]
     fn hashing_is_chosen_only_for_a_fully_hashed_file() {
         assert!(!prefers_hashed(""));
-        assert!(prefers_hashed(&format!("# c\n{HASHED}\n@revoked * {KEY_A}\n")));
+        assert!(prefers_hashed(&format!(
+            "# c\n{HASHED}\n@revoked * {KEY_A}\n"
+        )));
         assert!(!prefers_hashed(&format!("{HASHED}\nweb {KEY_A}\n")));
         let line = line_for("Example.com", 22, &key(KEY_C), true).unwrap();
         assert!(line.starts_with("|1|"), "{line}");

@@ -333,7 +333,10 @@ async fn a_silent_host_is_given_up_after_the_patience_given() {
 fn host_public_key(fleet: &Fleet, i: usize) -> String {
     let public = fleet.hosts()[i].host_key().with_extension("pub");
     let text = std::fs::read_to_string(&public).unwrap();
-    text.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+    text.split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[tokio::test]
@@ -365,7 +368,10 @@ async fn a_revoked_key_is_refused_even_when_recorded_and_can_never_be_trusted() 
     // A scan shows it as an error, and trusting it (once or always) is refused.
     let scanned = ssh.scan_host_keys(vec![target(&fleet, 0)]).await.remove(0);
     let KeyStatus::Error(scan_error) = scanned.status else {
-        panic!("a revoked key is no candidate for trust: {:?}", scanned.status)
+        panic!(
+            "a revoked key is no candidate for trust: {:?}",
+            scanned.status
+        )
     };
     assert_eq!(scan_error.kind, SshErrorKind::HostKeyRevoked);
 
@@ -433,9 +439,7 @@ async fn a_certificate_authority_line_is_explained_not_silently_ignored() {
     assert_eq!(error.kind, SshErrorKind::HostKeyUnknown);
     assert!(
         error.message.contains("Line 2")
-            && error
-                .message
-                .contains("does not accept host certificates"),
+            && error.message.contains("does not accept host certificates"),
         "{}",
         error.message
     );
