@@ -193,10 +193,7 @@ impl Model {
             }
         }
         self.check_cycles()?;
-        let mut depth = vec![None; n];
-        for g in 0..n {
-            depth_of(g, all, &parents, &mut depth);
-        }
+        let depth = depths(all, &parents);
         let mut direct = vec![Vec::new(); self.hosts.len()];
         for (g, group) in self.groups.iter().enumerate() {
             for &h in &group.hosts {
@@ -235,6 +232,8 @@ impl Model {
     }
 
     /// Ansible refuses a group that is its own ancestor; so do we, naming the line.
+    /// Depth first with a stack of its own (group, next child to look at): a chain of a
+    /// hundred thousand child groups must not overflow the thread's stack.
     fn check_cycles(&self) -> Result<(), ReadError> {
         #[derive(Clone, Copy, PartialEq)]
         enum Mark {
@@ -242,53 +241,73 @@ impl Model {
             Open,
             Done,
         }
-        fn visit(model: &Model, g: usize, marks: &mut [Mark]) -> Result<(), ReadError> {
-            marks[g] = Mark::Open;
-            for &(child, line) in &model.groups[g].children {
+        let mut marks = vec![Mark::New; self.groups.len()];
+        let mut stack: Vec<(usize, usize)> = Vec::new();
+        for root in 0..self.groups.len() {
+            if marks[root] != Mark::New {
+                continue;
+            }
+            marks[root] = Mark::Open;
+            stack.push((root, 0));
+            while let Some(&(g, next)) = stack.last() {
+                let Some(&(child, line)) = self.groups[g].children.get(next) else {
+                    marks[g] = Mark::Done;
+                    stack.pop();
+                    continue;
+                };
+                if let Some(top) = stack.last_mut() {
+                    top.1 += 1;
+                }
                 match marks[child] {
                     Mark::Open => {
                         return Err((
                             line,
                             format!(
                                 "adding group {:?} as a child of {:?} makes a loop",
-                                model.groups[child].name, model.groups[g].name
+                                self.groups[child].name, self.groups[g].name
                             ),
                         ))
                     }
-                    Mark::New => visit(model, child, marks)?,
+                    Mark::New => {
+                        marks[child] = Mark::Open;
+                        stack.push((child, 0));
+                    }
                     Mark::Done => {}
                 }
-            }
-            marks[g] = Mark::Done;
-            Ok(())
-        }
-        let mut marks = vec![Mark::New; self.groups.len()];
-        for g in 0..self.groups.len() {
-            if marks[g] == Mark::New {
-                visit(self, g, &mut marks)?;
             }
         }
         Ok(())
     }
 }
 
-/// Ansible's group depth: `all` is 0, a group is one deeper than its deepest parent
-/// (a group without parents is a child of `all`). The graph has no cycles by now.
-fn depth_of(g: usize, all: usize, parents: &[Vec<usize>], memo: &mut [Option<usize>]) -> usize {
-    if let Some(d) = memo[g] {
-        return d;
+/// Ansible's group depth of every group: `all` is 0, a group is one deeper than its deepest
+/// parent (a group without parents is a child of `all`). The graph has no cycles by now.
+/// Parents are resolved through a stack of its own, not recursion, for deep chains.
+fn depths(all: usize, parents: &[Vec<usize>]) -> Vec<usize> {
+    let mut depth: Vec<Option<usize>> = vec![None; parents.len()];
+    let mut stack = Vec::new();
+    for start in 0..parents.len() {
+        stack.push(start);
+        while let Some(&g) = stack.last() {
+            if depth[g].is_some() {
+                stack.pop();
+                continue;
+            }
+            if g == all {
+                depth[g] = Some(0);
+                stack.pop();
+                continue;
+            }
+            let before = stack.len();
+            stack.extend(parents[g].iter().copied().filter(|&p| depth[p].is_none()));
+            if stack.len() == before {
+                let deepest = parents[g].iter().filter_map(|&p| depth[p]).max();
+                depth[g] = Some(1 + deepest.unwrap_or(0));
+                stack.pop();
+            }
+        }
     }
-    let d = if g == all {
-        0
-    } else {
-        1 + parents[g]
-            .iter()
-            .map(|&p| depth_of(p, all, parents, memo))
-            .max()
-            .unwrap_or(0)
-    };
-    memo[g] = Some(d);
-    d
+    depth.into_iter().map(|d| d.unwrap_or(1)).collect()
 }
 
 /// The connection settings from a host's resolved variables.
