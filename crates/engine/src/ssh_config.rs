@@ -206,7 +206,8 @@ fn resolve(entries: &[Entry]) -> Vec<SshHost> {
             Entry::Line { keyword, args } if keyword == "host" => args.as_slice(),
             _ => &[],
         })
-        .filter(|a| !is_pattern(a) && seen.insert(a.to_ascii_lowercase()))
+        // An empty pattern (`Host ""`) names no host.
+        .filter(|a| !a.is_empty() && !is_pattern(a) && seen.insert(a.to_ascii_lowercase()))
         .map(String::as_str)
         .collect();
     aliases
