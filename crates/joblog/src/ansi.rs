@@ -243,7 +243,8 @@ pub struct Span<'a> {
 /// No span holds a control character, whatever the host sent: a carriage return moves back
 /// to the start of the line and a backspace one character left, so what follows overwrites
 /// what was there, as on a terminal (a progress bar shows its last state); a tab stays;
-/// any other C0 or C1 control shows as its visible symbol (`␀`, `␇`, `␛`…, `�` for C1).
+/// any other C0 or C1 control shows as its visible symbol (`␀`, `␇`, `␛`…, `�` for C1 and
+/// for the bidi overrides that would reorder what follows).
 pub fn spans(line: &str) -> Vec<Span<'_>> {
     if !needs_display_care(line) {
         return vec![Span {
@@ -277,10 +278,17 @@ pub fn spans(line: &str) -> Vec<Span<'_>> {
 }
 
 /// Whether the line holds an ESC or any control character but a tab. `0xc2` leads every
-/// C1 control in UTF-8 (and a few printable Latin-1 signs, which merely take the slow path).
+/// C1 control in UTF-8 and `0xe2` every bidi control (and some printable characters, which
+/// merely take the slower path).
 fn needs_display_care(line: &str) -> bool {
     line.bytes()
-        .any(|b| (b < 0x20 && b != b'\t') || b == 0x7f || b == 0xc2)
+        .any(|b| (b < 0x20 && b != b'\t') || b == 0x7f || b == 0xc2 || b == 0xe2)
+}
+
+/// The bidirectional overrides and isolates, which would reorder the text shown after them
+/// (the "Trojan source" trick: a line that reads otherwise than it is).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// How a character other than CR and backspace is displayed: itself, or the visible symbol
@@ -291,14 +299,17 @@ fn display_char(c: char) -> char {
         // U+2400 CONTROL PICTURES: one symbol per C0 control, and one for DEL.
         '\0'..='\u{1f}' => char::from_u32(0x2400 + u32::from(c)).unwrap_or('\u{fffd}'),
         '\u{7f}' => '\u{2421}',
-        c if c.is_control() => '\u{fffd}',
+        c if c.is_control() || is_bidi_control(c) => '\u{fffd}',
         c => c,
     }
 }
 
 /// `text` with every control character shown as its symbol; borrowed when there is none.
 fn visible(text: &str) -> Cow<'_, str> {
-    if text.chars().any(|c| c != '\t' && c.is_control()) {
+    if text
+        .chars()
+        .any(|c| c != '\t' && (c.is_control() || is_bidi_control(c)))
+    {
         Cow::Owned(text.chars().map(display_char).collect())
     } else {
         Cow::Borrowed(text)

@@ -76,14 +76,15 @@ fn lines_of(chunks: &[Vec<u8>]) -> Vec<String> {
     log.lines().map(|l| l.text.to_string()).collect()
 }
 
-/// Whether `c` may appear in displayed text: no control character but a tab.
+/// Whether `c` may appear in displayed text: no control character but a tab, and no bidi
+/// override or isolate.
 fn displayable(c: char) -> bool {
-    c == '\t' || !c.is_control()
+    c == '\t' || !(c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
 }
 
 /// Text a host prints between escape sequences: no ESC and no control character.
 fn plain() -> impl Strategy<Value = String> {
-    "[^\\x00-\\x1f\\x7f-\\u{9f}]{0,12}"
+    "[^\\x00-\\x1f\\x7f-\\u{9f}\\u{202a}-\\u{202e}\\u{2066}-\\u{2069}]{0,12}"
 }
 
 /// Escape sequences that must not act in the viewer nor show: titles (OSC 0, 2), the
@@ -209,7 +210,7 @@ proptest! {
             plain(),
             hostile_escape(),
             sgr(),
-            "[\\x00-\\x1f\\x7f\\u{80}-\\u{9f}]{1,3}",
+            "[\\x00-\\x1f\\x7f\\u{80}-\\u{9f}\\u{202a}-\\u{202e}\\u{2066}-\\u{2069}]{1,3}",
         ], 0..12),
     ) {
         let line = parts.concat();

@@ -85,6 +85,15 @@ fn nul_bell_and_other_controls_show_as_symbols() {
     assert_eq!(displayed("ab\x08X\x08"), "aX");
     assert_eq!(displayed("x\x7fy\u{9b}31mz"), "x␡y\u{fffd}31mz");
     assert_eq!(displayed("tab\tkept"), "tab\tkept");
+    // A right-to-left override would show "rm -rf /" reversed as harmless-looking text.
+    assert_eq!(
+        displayed("ok \u{202e}/ fr- mr\u{202c}"),
+        "ok \u{fffd}/ fr- mr\u{fffd}"
+    );
+    assert_eq!(
+        displayed("€ ─ … \u{2067}x\u{2069}"),
+        "€ ─ … \u{fffd}x\u{fffd}"
+    );
     // A lone ESC that starts no sequence goes; its neighbours stay.
     assert_eq!(displayed("a\x1b"), "a");
 }
