@@ -102,7 +102,13 @@ fn is_yaml(file: &Path, text: &str) -> bool {
 }
 
 /// A variable's value: text for scalars, or what it was instead (a list, a mapping).
-pub(crate) type Var = Result<String, &'static str>;
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Var {
+    Text(String),
+    /// Text marked `!unsafe` in YAML: Ansible never templates it, so `{{` in it is text.
+    Unsafe(String),
+    Not(&'static str),
+}
 pub(crate) type Vars = BTreeMap<String, Var>;
 /// An error from a reader: the 1-based line when known, and the message.
 pub(crate) type ReadError = (Option<usize>, String);
@@ -320,17 +326,19 @@ fn host_from_vars(name: &str, vars: &Vars, tags: Vec<String>) -> AnsibleHost {
             .rev()
             .find_map(|k| vars.get(*k).map(|v| (*k, v)))?;
         match value {
-            Err(kind) => {
+            Var::Not(kind) => {
                 problems.push(format!("{key} is {kind}, not text"));
                 None
             }
-            Ok(text) if text.contains("{{") || text.contains("{%") => {
+            Var::Text(text) if text.contains("{{") || text.contains("{%") => {
                 problems.push(format!(
                     "{key} is a Jinja template ({text}), which only Ansible can resolve"
                 ));
                 None
             }
-            Ok(text) => Some(text.trim().to_string()).filter(|t| !t.is_empty()),
+            Var::Text(text) | Var::Unsafe(text) => {
+                Some(text.trim().to_string()).filter(|t| !t.is_empty())
+            }
         }
     };
     let host = pick(&["ansible_host", "ansible_ssh_host"]);
@@ -587,7 +595,7 @@ pub(crate) fn hosts_of_pattern(pattern: &str) -> Result<(Vec<String>, Option<Var
     let (name, port) = split_port(pattern);
     let port = match port {
         None => None,
-        Some(p) if p.parse::<u16>().is_ok_and(|p| p > 0) => Some(Ok(p.to_string())),
+        Some(p) if p.parse::<u16>().is_ok_and(|p| p > 0) => Some(Var::Text(p.to_string())),
         Some(p) => {
             return Err(format!(
                 "port {p:?} of host {pattern:?} is not a whole number from 1 to 65535"

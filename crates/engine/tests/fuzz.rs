@@ -226,8 +226,8 @@ fn vm(id: i64) -> impl Strategy<Value = Option<Vm>> {
             any::<std::net::Ipv6Addr>().prop_map(|a| a.to_string()),
         ],
         1u16..,
-        "([a-z_][a-z0-9_.-]{0,10})?",
-        prop::option::of("[~/a-zA-Z0-9 ._-]{1,24}"),
+        "([a-z_][a-z0-9_.{}%#-]{0,10})?",
+        prop::option::of("[~/a-zA-Z0-9 ._{}%#-]{1,24}"),
         prop::option::of("[a-z]{1,6}@[a-z0-9.]{1,12}(:[1-9][0-9]{0,3})?"),
         prop::collection::vec("[a-zäöü0-9._:/-]{1,12}", 0..4),
     )
