@@ -147,7 +147,10 @@ pub async fn run_job(
         let mode = if !last || display.quiet {
             Mode::Quiet
         } else if display.json || display.group {
-            Mode::Collect(vec![Collected::default(); names.len()])
+            Mode::Collect(vec![
+                Collected::with_cap(engine.jobs().output_cap());
+                names.len()
+            ])
         } else {
             Mode::Stream(LinePrinter::new(names.clone()))
         };

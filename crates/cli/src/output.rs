@@ -136,28 +136,46 @@ pub fn describe(outcome: &HostOutcome) -> String {
     }
 }
 
-/// Everything one host said, kept for `--group` and `--json`.
-#[derive(Default, Clone)]
+/// What one host said, kept for `--group` and `--json`: at most `cap` bytes (the job's
+/// output cap), so a host that never stops talking cannot exhaust the memory; what comes
+/// after is dropped and `truncated` says so.
+#[derive(Clone)]
 pub struct Collected {
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+    pub truncated: bool,
+    cap: u64,
 }
 
 impl Collected {
-    pub fn add(&mut self, output: &Output) {
-        match output {
-            Output::Stdout(d) => self.stdout.extend_from_slice(d),
-            Output::Stderr(d) => self.stderr.extend_from_slice(d),
+    pub fn with_cap(cap: u64) -> Self {
+        Self {
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            truncated: false,
+            cap,
         }
+    }
+
+    pub fn add(&mut self, output: &Output) {
+        let kept = (self.stdout.len() + self.stderr.len()) as u64;
+        let room = usize::try_from(self.cap.saturating_sub(kept)).unwrap_or(usize::MAX);
+        let (buffer, data) = match output {
+            Output::Stdout(d) => (&mut self.stdout, d),
+            Output::Stderr(d) => (&mut self.stderr, d),
+        };
+        buffer.extend_from_slice(&data[..data.len().min(room)]);
+        self.truncated |= data.len() > room;
     }
 }
 
-/// What makes two hosts' results the same: stdout, stderr and (for failures) the outcome.
-type GroupKey = (Vec<u8>, Vec<u8>, String);
+/// What makes two hosts' results the same: stdout, stderr, whether they were cut, and (for
+/// failures) the outcome. Borrowed: the output is not copied to be compared.
+type GroupKey<'a> = (&'a [u8], &'a [u8], bool, String);
 
 /// Hosts with identical stdout, stderr and outcome, printed once with all their names.
 pub fn print_grouped(results: &[HostResult], collected: &[Collected]) {
-    let mut groups: BTreeMap<GroupKey, Vec<&str>> = BTreeMap::new();
+    let mut groups: BTreeMap<GroupKey<'_>, Vec<&str>> = BTreeMap::new();
     for result in results {
         let c = &collected[result.index];
         let status = if result.outcome.success() {
@@ -166,27 +184,33 @@ pub fn print_grouped(results: &[HostResult], collected: &[Collected]) {
             describe(&result.outcome)
         };
         groups
-            .entry((c.stdout.clone(), c.stderr.clone(), status))
+            .entry((&c.stdout, &c.stderr, c.truncated, status))
             .or_default()
             .push(&result.name);
     }
     let mut groups: Vec<_> = groups.into_iter().collect();
     groups.sort_by_key(|(_, names)| std::cmp::Reverse(names.len()));
     let mut out = std::io::stdout().lock();
-    for ((stdout, stderr, status), names) in groups {
+    for ((stdout, stderr, truncated, status), names) in groups {
         let header = format!("{} ({})", names.join(","), names.len());
         let rule = "-".repeat(header.len().min(78));
         let _ = writeln!(out, "{rule}\n{header}\n{rule}");
-        let _ = out.write_all(&stdout);
+        let _ = out.write_all(stdout);
         if !stdout.is_empty() && !stdout.ends_with(b"\n") {
             let _ = writeln!(out);
         }
         if !stderr.is_empty() {
             let _ = writeln!(out, "[stderr]");
-            let _ = out.write_all(&stderr);
+            let _ = out.write_all(stderr);
             if !stderr.ends_with(b"\n") {
                 let _ = writeln!(out);
             }
+        }
+        if truncated {
+            let _ = writeln!(
+                out,
+                "[output cut at the job's output cap; the rest was not kept]"
+            );
         }
         if !status.is_empty() {
             let _ = writeln!(out, "[{status}]");
@@ -208,6 +232,8 @@ struct JsonHost<'a> {
     stderr: String,
     /// False when stdout or stderr held bytes that are not UTF-8 (shown as U+FFFD).
     utf8: bool,
+    /// True when the output went past the job's output cap: the rest was not kept.
+    truncated: bool,
     duration_ms: u64,
 }
 
@@ -241,6 +267,7 @@ pub fn print_json(result: &HostResult, collected: &Collected) {
         stdout: String::from_utf8_lossy(&collected.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&collected.stderr).into_owned(),
         utf8,
+        truncated: collected.truncated,
         duration_ms: result.duration.as_millis() as u64,
     };
     if let Ok(line) = serde_json::to_string(&host) {

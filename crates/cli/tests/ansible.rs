@@ -198,6 +198,36 @@ fn export_is_read_by_ansible_inventory_as_the_same_hosts_vars_and_groups() {
 }
 
 #[test]
+fn text_that_looks_like_jinja_is_exported_as_unsafe_text_ansible_leaves_alone() {
+    let ctx = Ctx::new();
+    ctx.vmo(&[
+        "vm",
+        "add",
+        "odd",
+        "--host",
+        "10.0.0.7",
+        "--user",
+        "{{u}}",
+        "--key",
+        "/k/{%raw%}",
+    ]);
+    let file = ctx.path("inventory.yml");
+    ctx.vmo(&["vm", "export-ansible", "-o", file.to_str().unwrap()]);
+    let listed = ctx.ansible_inventory(&file);
+    assert_eq!(
+        listed["_meta"]["hostvars"]["odd"],
+        json!({
+            "ansible_host": "10.0.0.7",
+            "ansible_user": {"__ansible_unsafe": "{{u}}"},
+            "ansible_ssh_private_key_file": {"__ansible_unsafe": "/k/{%raw%}"},
+        })
+    );
+    // And back: the same VM, unchanged.
+    let plan = ctx.vmo(&["vm", "import-ansible", file.to_str().unwrap()]);
+    assert!(plan.contains("unchanged"), "{plan}");
+}
+
+#[test]
 fn import_ansible_reads_nested_groups_into_tags() {
     let ctx = Ctx::new();
     let file = ctx.path("hosts.ini");

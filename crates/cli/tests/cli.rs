@@ -270,7 +270,19 @@ fn vm_hwm_kb(pid: u32) -> Option<u64> {
 
 /// Runs `cmd` with stdout to `out_file`, sampling VmHWM every ~20 ms; returns the exit
 /// status and the last sample (kB).
-fn run_sampling_memory(mut cmd: Command, out_file: &Path, limit: Duration) -> (ExitStatus, u64) {
+fn run_sampling_memory(cmd: Command, out_file: &Path, limit: Duration) -> (ExitStatus, u64) {
+    let what = describe_args(&cmd);
+    let (status, peak) = sample_memory(cmd, out_file, limit);
+    assert!(
+        status.success(),
+        "vmo {what} failed with {status}: {}",
+        fs::read_to_string(out_file.with_extension("stderr")).unwrap_or_default()
+    );
+    (status, peak)
+}
+
+/// Runs `cmd` as [`run_sampling_memory`] does, whatever its exit status.
+fn sample_memory(mut cmd: Command, out_file: &Path, limit: Duration) -> (ExitStatus, u64) {
     let what = describe_args(&cmd);
     let errors = out_file.with_extension("stderr");
     let mut child = cmd
@@ -296,11 +308,6 @@ fn run_sampling_memory(mut cmd: Command, out_file: &Path, limit: Duration) -> (E
         }
         thread::sleep(Duration::from_millis(20));
     };
-    assert!(
-        status.success(),
-        "vmo {what} failed with {status}: {}",
-        fs::read_to_string(&errors).unwrap_or_default()
-    );
     (status, last)
 }
 
@@ -1368,6 +1375,51 @@ fn timeout_stops_a_command_that_keeps_writing() {
     let took = started.elapsed();
     eprintln!("yes stopped after {took:?}");
     assert!(took < Duration::from_secs(20), "{took:?}");
+}
+
+#[test]
+fn json_and_group_keep_at_most_the_output_cap_of_an_endless_yes() {
+    let _lock = exclusive();
+    let fleet = Fleet::start(1);
+    let ctx = Ctx::with_fleet(&fleet);
+    for mode in ["--json", "--group"] {
+        let out_file = ctx.path().join("yes.out");
+        let args = [
+            "exec",
+            "--vm",
+            "host0",
+            mode,
+            "--output-cap",
+            "1",
+            "--timeout",
+            "4",
+            "--",
+            "yes",
+        ];
+        let (status, peak_kb) =
+            sample_memory(ctx.command(&args), &out_file, Duration::from_secs(60));
+        println!(
+            "yes for 4 s with {mode}: vmo peak RSS (VmHWM) {:.1} MB",
+            peak_kb as f64 / 1024.0
+        );
+        assert_eq!(status.code(), Some(1), "timed out: a failure");
+        let text = fs::read_to_string(&out_file).unwrap();
+        if mode == "--json" {
+            let host: Value = serde_json::from_str(text.trim_end()).unwrap();
+            assert_eq!(host["status"], "timed_out");
+            assert_eq!(host["truncated"], true);
+            assert_eq!(host["stdout"].as_str().unwrap(), "y\n".repeat(1 << 19));
+        } else {
+            assert_eq!(text.matches("y\n").count(), 1 << 19);
+            assert!(
+                text.contains("[output cut at the job's output cap"),
+                "{}",
+                &text[text.len() - 200..]
+            );
+        }
+        assert!(peak_kb > 0, "no memory sample");
+        assert!(peak_kb < 60 * 1024, "vmo {mode} peaked at {peak_kb} kB");
+    }
 }
 
 // --- 9. large output ---------------------------------------------------------------------

@@ -16,6 +16,11 @@ pub enum QuoteContext {
     Double,
     /// Inside `$(( … ))`, where no quoting works: refused by validation.
     Arithmetic,
+    /// In a here-document's body or delimiter, where quotes are text and a value's line
+    /// could end the document early: refused by validation.
+    HereDoc,
+    /// In a `#` comment, which a line break in the value would end: refused by validation.
+    Comment,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +32,12 @@ pub enum Piece {
         context: QuoteContext,
         /// A backslash right before it would escape the value's first quote character.
         after_backslash: bool,
+        /// A `$` right before it would make the value a parameter expansion, `$(…)` or
+        /// (in bash) a `$'…'` string.
+        after_dollar: bool,
+        /// How many backquote substitutions enclose it: each strips one level of
+        /// backslashes from `\`, `` \` `` and `\$` before the inner command is read.
+        backquotes: u8,
     },
 }
 
@@ -46,7 +57,10 @@ pub(crate) fn is_param_name(name: &str) -> bool {
 pub fn parse_command(command: &str) -> Vec<Piece> {
     let mut pieces = Vec::new();
     let mut literal = String::new();
-    let mut lexer = Lexer::default();
+    let mut lexer = Lexer {
+        word_start: true,
+        ..Lexer::default()
+    };
     let mut rest = command;
     while !rest.is_empty() {
         if let Some((name, default, len)) = placeholder_at(rest) {
@@ -58,8 +72,10 @@ pub fn parse_command(command: &str) -> Vec<Piece> {
                 default,
                 context: lexer.context(),
                 after_backslash: lexer.escaped,
+                after_dollar: lexer.dollar,
+                backquotes: lexer.backquotes(),
             });
-            lexer.escaped = false;
+            lexer.placeholder();
             rest = &rest[len..];
             continue;
         }
@@ -96,6 +112,16 @@ enum Frame {
     /// `$((…))`, likewise.
     Arithmetic(u32),
     Backquote,
+    /// `# …` up to the end of the line.
+    Comment,
+}
+
+/// A here-document announced by `<<` or `<<-`: its delimiter word, then its body from the
+/// next line up to a line that is the delimiter (tabs stripped first with `<<-`).
+#[derive(Default)]
+struct HereDoc {
+    delimiter: String,
+    strip_tabs: bool,
 }
 
 #[derive(Default)]
@@ -105,25 +131,101 @@ struct Lexer {
     escaped: bool,
     /// The `(` of a `$(` was just seen and must not count as nesting.
     skip_paren: bool,
+    /// The previous character was a `$` that the shell would expand.
+    dollar: bool,
+    /// The next character starts a word (so a `#` starts a comment).
+    word_start: bool,
+    /// `<` just seen / `<<` just seen (a `-` may follow) outside quotes.
+    less: u8,
+    /// The delimiter word being read after `<<`, if any, and the quote open in it.
+    delimiter: Option<(HereDoc, Option<char>)>,
+    /// Here-documents announced on this line, whose bodies start at its end.
+    pending: Vec<HereDoc>,
+    /// The here-document whose body is being read, and its current line.
+    body: Option<(HereDoc, String)>,
 }
 
 impl Lexer {
     fn context(&self) -> QuoteContext {
+        if self.body.is_some() || self.delimiter.is_some() || self.less == 2 {
+            return QuoteContext::HereDoc;
+        }
         match self.stack.last() {
             Some(Frame::Single) => QuoteContext::Single,
             Some(Frame::Double) => QuoteContext::Double,
             Some(Frame::Arithmetic(_)) => QuoteContext::Arithmetic,
+            Some(Frame::Comment) => QuoteContext::Comment,
             _ => QuoteContext::Unquoted,
         }
     }
 
+    fn backquotes(&self) -> u8 {
+        let n = self
+            .stack
+            .iter()
+            .filter(|f| **f == Frame::Backquote)
+            .count();
+        u8::try_from(n).unwrap_or(u8::MAX)
+    }
+
+    /// A placeholder was read: it is part of a word, like any other text.
+    fn placeholder(&mut self) {
+        self.escaped = false;
+        self.dollar = false;
+        self.word_start = false;
+        self.less = 0;
+        if let Some((_, line)) = &mut self.body {
+            // A placeholder on a body line: that line can no longer be the delimiter.
+            line.push('\0');
+        }
+    }
+
     fn feed(&mut self, c: char, next: Option<char>) {
+        if let Some((doc, line)) = &mut self.body {
+            if c != '\n' {
+                line.push(c);
+                return;
+            }
+            let text = if doc.strip_tabs {
+                line.trim_start_matches('\t')
+            } else {
+                line.as_str()
+            };
+            if text == doc.delimiter {
+                self.body = None;
+                self.next_body();
+            } else {
+                line.clear();
+            }
+            return;
+        }
+        if self.delimiter.is_some() && self.feed_delimiter(c) {
+            return;
+        }
+        self.dollar = false;
+        let word_start = std::mem::take(&mut self.word_start);
+        let less = std::mem::take(&mut self.less);
+        if less == 2 && c != '<' {
+            // The word after `<<` (or `<<-`) is a here-document's delimiter.
+            let strip_tabs = c == '-';
+            self.delimiter = Some((
+                HereDoc {
+                    strip_tabs,
+                    ..HereDoc::default()
+                },
+                None,
+            ));
+            if strip_tabs || self.feed_delimiter(c) {
+                return;
+            }
+        }
         if self.escaped {
             self.escaped = false;
             return;
         }
         if self.skip_paren {
             self.skip_paren = false;
+            self.word_start = true;
             if next == Some('(') {
                 if let Some(top) = self.stack.last_mut() {
                     *top = Frame::Arithmetic(0);
@@ -133,6 +235,12 @@ impl Lexer {
         }
         let top = self.stack.last().copied();
         match top {
+            Some(Frame::Comment) => {
+                if c == '\n' {
+                    self.stack.pop();
+                    self.end_of_line();
+                }
+            }
             Some(Frame::Single) => {
                 if c == '\'' {
                     self.stack.pop();
@@ -144,34 +252,95 @@ impl Lexer {
                 }
                 '\\' => self.escaped = true,
                 '$' if next == Some('(') => self.open_subshell(),
+                '$' => self.dollar = true,
                 '`' => self.stack.push(Frame::Backquote),
                 _ => {}
             },
             _ => match c {
+                '#' if word_start => self.stack.push(Frame::Comment),
                 '\'' => self.stack.push(Frame::Single),
                 '"' => self.stack.push(Frame::Double),
                 '\\' => self.escaped = true,
                 '$' if next == Some('(') => self.open_subshell(),
+                '$' => self.dollar = true,
                 '`' if top == Some(Frame::Backquote) => {
                     self.stack.pop();
                 }
-                '`' => self.stack.push(Frame::Backquote),
+                '`' => {
+                    self.stack.push(Frame::Backquote);
+                    self.word_start = true;
+                }
                 '(' => {
                     if let Some(Frame::Subshell(depth) | Frame::Arithmetic(depth)) =
                         self.stack.last_mut()
                     {
                         *depth += 1;
                     }
+                    self.word_start = true;
                 }
-                ')' => match self.stack.last_mut() {
-                    Some(Frame::Subshell(0) | Frame::Arithmetic(0)) => {
-                        self.stack.pop();
+                ')' => {
+                    match self.stack.last_mut() {
+                        Some(Frame::Subshell(0) | Frame::Arithmetic(0)) => {
+                            self.stack.pop();
+                        }
+                        Some(Frame::Subshell(depth) | Frame::Arithmetic(depth)) => *depth -= 1,
+                        _ => {}
                     }
-                    Some(Frame::Subshell(depth) | Frame::Arithmetic(depth)) => *depth -= 1,
-                    _ => {}
-                },
+                    self.word_start = true;
+                }
+                // `<<` in `$(( ))` is a shift, not a here-document.
+                '<' if matches!(top, Some(Frame::Arithmetic(_))) => {}
+                '<' if less == 0 => {
+                    self.less = 1;
+                    self.word_start = true;
+                }
+                '<' if less == 1 => self.less = 2,
+                // `<<<` is bash's here-string: a plain word follows.
+                '<' => {}
+                '\n' => {
+                    self.word_start = true;
+                    self.end_of_line();
+                }
+                c if c.is_whitespace() || ";&|>".contains(c) => self.word_start = true,
                 _ => {}
             },
+        }
+    }
+
+    /// Reads one character of a here-document's delimiter word (its quotes removed); returns
+    /// false when the word has ended and `c` is for the lexer itself.
+    fn feed_delimiter(&mut self, c: char) -> bool {
+        let Some((doc, quote)) = &mut self.delimiter else {
+            return false;
+        };
+        match quote {
+            Some(q) if c == *q => *quote = None,
+            Some(_) => doc.delimiter.push(c),
+            None if c == '\'' || c == '"' => *quote = Some(c),
+            None if c == '\\' => {}
+            None if (c == ' ' || c == '\t') && doc.delimiter.is_empty() => {}
+            None if c.is_whitespace() || ";&|<>()".contains(c) => {
+                if let Some((doc, _)) = self.delimiter.take() {
+                    self.pending.push(doc);
+                }
+                return false;
+            }
+            None => doc.delimiter.push(c),
+        }
+        true
+    }
+
+    /// A line break outside quotes: announced here-documents start their bodies.
+    fn end_of_line(&mut self) {
+        if self.body.is_none() {
+            self.next_body();
+        }
+    }
+
+    fn next_body(&mut self) {
+        if !self.pending.is_empty() {
+            let doc = self.pending.remove(0);
+            self.body = Some((doc, String::new()));
         }
     }
 
@@ -206,14 +375,18 @@ mod tests {
                     name: "lines".into(),
                     default: Some("100".into()),
                     context: QuoteContext::Unquoted,
-                    after_backslash: false
+                    after_backslash: false,
+                    after_dollar: false,
+                    backquotes: 0,
                 },
                 Piece::Literal(" ".into()),
                 Piece::Placeholder {
                     name: "path".into(),
                     default: None,
                     context: QuoteContext::Unquoted,
-                    after_backslash: false
+                    after_backslash: false,
+                    after_dollar: false,
+                    backquotes: 0,
                 },
             ]
         );

@@ -47,8 +47,12 @@ pub fn quote(value: &[u8]) -> String {
 /// backslash-escaped inside `"…"`, a quoted word elsewhere.
 pub fn quote_in(context: QuoteContext, value: &[u8]) -> String {
     match context {
-        // Arithmetic is refused by validation; a quoted word is the safe fallback.
-        QuoteContext::Unquoted | QuoteContext::Arithmetic => quote(value),
+        // Arithmetic, here-documents and comments are refused by validation; a quoted word
+        // is the safe fallback.
+        QuoteContext::Unquoted
+        | QuoteContext::Arithmetic
+        | QuoteContext::HereDoc
+        | QuoteContext::Comment => quote(value),
         QuoteContext::Single => format!("'{}'", quote(value)),
         QuoteContext::Double => {
             let mut out = String::with_capacity(value.len());
@@ -67,6 +71,22 @@ pub fn quote_in(context: QuoteContext, value: &[u8]) -> String {
             out
         }
     }
+}
+
+/// `text` (a value already quoted for its context) inside `levels` backquote substitutions:
+/// each level first turns `\\`, `` \` `` and `\$` into the bare character, so each gets
+/// one more backslash per level.
+pub fn in_backquotes(text: String, levels: u8) -> String {
+    (0..levels).fold(text, |text, _| {
+        let mut out = String::with_capacity(text.len() + 8);
+        for c in text.chars() {
+            if matches!(c, '\\' | '`' | '$') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out
+    })
 }
 
 enum Run<'a> {

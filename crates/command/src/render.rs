@@ -2,7 +2,7 @@
 
 use crate::placeholder::{parse_command, Piece};
 use crate::problem::{Problem, Problems};
-use crate::quote::quote_in;
+use crate::quote::{in_backquotes, quote_in};
 use crate::template::{Param, ParamType, Template};
 use crate::value::{Value, Values};
 use serde::{Deserialize, Serialize};
@@ -83,9 +83,14 @@ pub fn render(template: &Template, values: &Values) -> Result<Rendered, Problems
     for piece in parse_command(&template.command) {
         match piece {
             Piece::Literal(text) => command.push_str(&text),
-            Piece::Placeholder { name, context, .. } => {
+            Piece::Placeholder {
+                name,
+                context,
+                backquotes,
+                ..
+            } => {
                 let value = resolved.get(&name).map(Value::as_bytes).unwrap_or_default();
-                command.push_str(&quote_in(context, value));
+                command.push_str(&in_backquotes(quote_in(context, value), backquotes));
             }
         }
     }
@@ -229,6 +234,49 @@ mod tests {
         ];
         let r = render(&t, &values(&[("b", "yes")])).unwrap();
         assert_eq!(r.command, "x '' 'true'");
+    }
+
+    #[test]
+    fn values_inside_backquotes_get_a_backslash_more() {
+        let t = Template::new("t", "x=`echo {{v}}`");
+        let r = render(&t, &values(&[("v", "`reboot`$(id)\\")])).unwrap();
+        assert_eq!(r.command, "x=`echo '\\`reboot\\`\\$(id)\\\\'`");
+    }
+
+    #[test]
+    fn places_where_no_quoting_works_are_refused() {
+        for (command, says) in [
+            ("echo ok # {{v}}", "in a # comment"),
+            ("cat <<EOF\n{{v}}\nEOF", "here-document"),
+            ("cat <<'EOF'\n{{v}}\nEOF", "here-document"),
+            ("cat <<{{v}}\nEOF", "here-document"),
+            ("echo ${{v}}", "remove the $"),
+            ("echo \"${{v}}\"", "remove the $"),
+            ("echo $(( {{v}} + 1 ))", "$(( ))"),
+        ] {
+            let problems =
+                render(&Template::new("t", command), &values(&[("v", "x")])).unwrap_err();
+            let message = problems.field("command").unwrap_or_default();
+            assert!(message.contains(says), "{command:?}: {message}");
+        }
+        // Not comments, not here-documents: a # inside a word, a here-string, a shift.
+        for command in [
+            "echo a#{{v}}",
+            "cat <<< {{v}}",
+            "echo $((1 << 2)) {{v}}",
+            "echo '${{v}}'",
+        ] {
+            assert!(
+                render(&Template::new("t", command), &values(&[("v", "x")])).is_ok(),
+                "{command:?}"
+            );
+        }
+        // After the here-document's end, a value is quoted as anywhere else.
+        let r = render(
+            &Template::new("t", "cat <<-E\n\tbody\n\tE\necho {{v}}"),
+            &values(&[("v", "a b")]),
+        );
+        assert_eq!(r.unwrap().command, "cat <<-E\n\tbody\n\tE\necho 'a b'");
     }
 
     #[test]

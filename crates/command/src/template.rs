@@ -1,6 +1,6 @@
 //! A command template and its parameters, and the rules a definition must follow.
 
-use crate::placeholder::{is_param_name, parse_command, Piece};
+use crate::placeholder::{is_param_name, parse_command, Piece, QuoteContext};
 use crate::problem::{Problem, Problems};
 use serde::{Deserialize, Serialize};
 
@@ -190,7 +190,9 @@ impl Template {
                 name,
                 default,
                 after_backslash,
+                after_dollar,
                 context,
+                ..
             } = piece
             else {
                 continue;
@@ -203,10 +205,24 @@ impl Template {
                     ),
                 );
             }
-            if context == crate::placeholder::QuoteContext::Arithmetic {
+            if after_dollar {
                 flag(
                     "command".into(),
-                    format!("{{{{{name}}}}} cannot be inside $(( )): no quoting works there"),
+                    format!(
+                        "remove the $ before {{{{{name}}}}}: it would make the value an expansion"
+                    ),
+                );
+            }
+            let nowhere = match context {
+                QuoteContext::Arithmetic => Some("inside $(( ))"),
+                QuoteContext::HereDoc => Some("in a here-document (<<)"),
+                QuoteContext::Comment => Some("in a # comment"),
+                QuoteContext::Unquoted | QuoteContext::Single | QuoteContext::Double => None,
+            };
+            if let Some(place) = nowhere {
+                flag(
+                    "command".into(),
+                    format!("{{{{{name}}}}} cannot be {place}: no quoting works there"),
                 );
             }
             match defaults.iter().find(|(n, _)| *n == name) {

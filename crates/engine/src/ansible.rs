@@ -102,7 +102,13 @@ fn is_yaml(file: &Path, text: &str) -> bool {
 }
 
 /// A variable's value: text for scalars, or what it was instead (a list, a mapping).
-pub(crate) type Var = Result<String, &'static str>;
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Var {
+    Text(String),
+    /// Text marked `!unsafe` in YAML: Ansible never templates it, so `{{` in it is text.
+    Unsafe(String),
+    Not(&'static str),
+}
 pub(crate) type Vars = BTreeMap<String, Var>;
 /// An error from a reader: the 1-based line when known, and the message.
 pub(crate) type ReadError = (Option<usize>, String);
@@ -193,10 +199,7 @@ impl Model {
             }
         }
         self.check_cycles()?;
-        let mut depth = vec![None; n];
-        for g in 0..n {
-            depth_of(g, all, &parents, &mut depth);
-        }
+        let depth = depths(all, &parents);
         let mut direct = vec![Vec::new(); self.hosts.len()];
         for (g, group) in self.groups.iter().enumerate() {
             for &h in &group.hosts {
@@ -235,6 +238,8 @@ impl Model {
     }
 
     /// Ansible refuses a group that is its own ancestor; so do we, naming the line.
+    /// Depth first with a stack of its own (group, next child to look at): a chain of a
+    /// hundred thousand child groups must not overflow the thread's stack.
     fn check_cycles(&self) -> Result<(), ReadError> {
         #[derive(Clone, Copy, PartialEq)]
         enum Mark {
@@ -242,53 +247,73 @@ impl Model {
             Open,
             Done,
         }
-        fn visit(model: &Model, g: usize, marks: &mut [Mark]) -> Result<(), ReadError> {
-            marks[g] = Mark::Open;
-            for &(child, line) in &model.groups[g].children {
+        let mut marks = vec![Mark::New; self.groups.len()];
+        let mut stack: Vec<(usize, usize)> = Vec::new();
+        for root in 0..self.groups.len() {
+            if marks[root] != Mark::New {
+                continue;
+            }
+            marks[root] = Mark::Open;
+            stack.push((root, 0));
+            while let Some(&(g, next)) = stack.last() {
+                let Some(&(child, line)) = self.groups[g].children.get(next) else {
+                    marks[g] = Mark::Done;
+                    stack.pop();
+                    continue;
+                };
+                if let Some(top) = stack.last_mut() {
+                    top.1 += 1;
+                }
                 match marks[child] {
                     Mark::Open => {
                         return Err((
                             line,
                             format!(
                                 "adding group {:?} as a child of {:?} makes a loop",
-                                model.groups[child].name, model.groups[g].name
+                                self.groups[child].name, self.groups[g].name
                             ),
                         ))
                     }
-                    Mark::New => visit(model, child, marks)?,
+                    Mark::New => {
+                        marks[child] = Mark::Open;
+                        stack.push((child, 0));
+                    }
                     Mark::Done => {}
                 }
-            }
-            marks[g] = Mark::Done;
-            Ok(())
-        }
-        let mut marks = vec![Mark::New; self.groups.len()];
-        for g in 0..self.groups.len() {
-            if marks[g] == Mark::New {
-                visit(self, g, &mut marks)?;
             }
         }
         Ok(())
     }
 }
 
-/// Ansible's group depth: `all` is 0, a group is one deeper than its deepest parent
-/// (a group without parents is a child of `all`). The graph has no cycles by now.
-fn depth_of(g: usize, all: usize, parents: &[Vec<usize>], memo: &mut [Option<usize>]) -> usize {
-    if let Some(d) = memo[g] {
-        return d;
+/// Ansible's group depth of every group: `all` is 0, a group is one deeper than its deepest
+/// parent (a group without parents is a child of `all`). The graph has no cycles by now.
+/// Parents are resolved through a stack of its own, not recursion, for deep chains.
+fn depths(all: usize, parents: &[Vec<usize>]) -> Vec<usize> {
+    let mut depth: Vec<Option<usize>> = vec![None; parents.len()];
+    let mut stack = Vec::new();
+    for start in 0..parents.len() {
+        stack.push(start);
+        while let Some(&g) = stack.last() {
+            if depth[g].is_some() {
+                stack.pop();
+                continue;
+            }
+            if g == all {
+                depth[g] = Some(0);
+                stack.pop();
+                continue;
+            }
+            let before = stack.len();
+            stack.extend(parents[g].iter().copied().filter(|&p| depth[p].is_none()));
+            if stack.len() == before {
+                let deepest = parents[g].iter().filter_map(|&p| depth[p]).max();
+                depth[g] = Some(1 + deepest.unwrap_or(0));
+                stack.pop();
+            }
+        }
     }
-    let d = if g == all {
-        0
-    } else {
-        1 + parents[g]
-            .iter()
-            .map(|&p| depth_of(p, all, parents, memo))
-            .max()
-            .unwrap_or(0)
-    };
-    memo[g] = Some(d);
-    d
+    depth.into_iter().map(|d| d.unwrap_or(1)).collect()
 }
 
 /// The connection settings from a host's resolved variables.
@@ -301,17 +326,19 @@ fn host_from_vars(name: &str, vars: &Vars, tags: Vec<String>) -> AnsibleHost {
             .rev()
             .find_map(|k| vars.get(*k).map(|v| (*k, v)))?;
         match value {
-            Err(kind) => {
+            Var::Not(kind) => {
                 problems.push(format!("{key} is {kind}, not text"));
                 None
             }
-            Ok(text) if text.contains("{{") || text.contains("{%") => {
+            Var::Text(text) if text.contains("{{") || text.contains("{%") => {
                 problems.push(format!(
                     "{key} is a Jinja template ({text}), which only Ansible can resolve"
                 ));
                 None
             }
-            Ok(text) => Some(text.trim().to_string()).filter(|t| !t.is_empty()),
+            Var::Text(text) | Var::Unsafe(text) => {
+                Some(text.trim().to_string()).filter(|t| !t.is_empty())
+            }
         }
     };
     let host = pick(&["ansible_host", "ansible_ssh_host"]);
@@ -568,7 +595,7 @@ pub(crate) fn hosts_of_pattern(pattern: &str) -> Result<(Vec<String>, Option<Var
     let (name, port) = split_port(pattern);
     let port = match port {
         None => None,
-        Some(p) if p.parse::<u16>().is_ok_and(|p| p > 0) => Some(Ok(p.to_string())),
+        Some(p) if p.parse::<u16>().is_ok_and(|p| p > 0) => Some(Var::Text(p.to_string())),
         Some(p) => {
             return Err(format!(
                 "port {p:?} of host {pattern:?} is not a whole number from 1 to 65535"

@@ -206,7 +206,8 @@ fn resolve(entries: &[Entry]) -> Vec<SshHost> {
             Entry::Line { keyword, args } if keyword == "host" => args.as_slice(),
             _ => &[],
         })
-        .filter(|a| !is_pattern(a) && seen.insert(a.to_ascii_lowercase()))
+        // An empty pattern (`Host ""`) names no host.
+        .filter(|a| !a.is_empty() && !is_pattern(a) && seen.insert(a.to_ascii_lowercase()))
         .map(String::as_str)
         .collect();
     aliases
@@ -325,16 +326,34 @@ fn host_matches(alias: &str, patterns: &[String]) -> bool {
     matched
 }
 
+/// `*` (any run) and `?` (any one byte) matching, in O(pattern × text) at worst: a failed
+/// match resumes after the latest `*` only, so a pattern of many stars cannot take
+/// exponential time the way plain backtracking would.
 fn wildcard_match(pattern: &[u8], text: &[u8]) -> bool {
-    match (pattern.split_first(), text.split_first()) {
-        (None, None) => true,
-        (Some((b'*', rest)), _) => {
-            wildcard_match(rest, text) || (!text.is_empty() && wildcard_match(pattern, &text[1..]))
+    let (mut p, mut t) = (0, 0);
+    // The pattern index after the latest `*`, and the text index it is tried from.
+    let mut resume: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                p += 1;
+                resume = Some((p, t));
+            }
+            Some(&c) if c == b'?' || c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match resume {
+                Some((after_star, from)) => {
+                    p = after_star;
+                    t = from + 1;
+                    resume = Some((after_star, from + 1));
+                }
+                None => return false,
+            },
         }
-        (Some((b'?', rest)), Some((_, text_rest))) => wildcard_match(rest, text_rest),
-        (Some((p, rest)), Some((t, text_rest))) if p == t => wildcard_match(rest, text_rest),
-        _ => false,
     }
+    pattern[p..].iter().all(|&c| c == b'*')
 }
 
 #[cfg(test)]
@@ -356,6 +375,30 @@ mod tests {
             ("IdentityFile", vec!["/a b/key".to_string()])
         );
         assert!(split_line("IdentityFile \"/a b").is_err());
+    }
+
+    /// The plain backtracking definition, exponential but obviously right.
+    fn reference_match(pattern: &[u8], text: &[u8]) -> bool {
+        match (pattern.split_first(), text.split_first()) {
+            (None, None) => true,
+            (Some((b'*', rest)), _) => {
+                reference_match(rest, text)
+                    || (!text.is_empty() && reference_match(pattern, &text[1..]))
+            }
+            (Some((b'?', rest)), Some((_, text_rest))) => reference_match(rest, text_rest),
+            (Some((p, rest)), Some((t, text_rest))) if p == t => reference_match(rest, text_rest),
+            _ => false,
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn wildcard_match_agrees_with_backtracking(pattern in "[ab*?]{0,8}", text in "[ab]{0,10}") {
+            proptest::prop_assert_eq!(
+                wildcard_match(pattern.as_bytes(), text.as_bytes()),
+                reference_match(pattern.as_bytes(), text.as_bytes())
+            );
+        }
     }
 
     #[test]

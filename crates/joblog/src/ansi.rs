@@ -7,6 +7,12 @@
 //! escape sequence is dropped: CSI (`ESC [` … final byte), OSC and the other string
 //! sequences (`ESC ]` … BEL or `ESC \`), two-byte escapes, and a lone ESC.
 //!
+//! What [`spans`] returns for display never holds a control character: carriage returns and
+//! backspaces move the cursor as on a terminal, and other controls show as visible symbols,
+//! so output that tries to set the window title or the clipboard (OSC 0, 2, 52), to hide a
+//! link behind other text (OSC 8: its text stays, the target goes) or to ring the bell does
+//! none of it in the viewer.
+//!
 //! Each line is parsed on its own: a colour set on one line does not carry into the next.
 //! Lines are shown filtered, grouped and out of order, so a style inherited from whatever line
 //! happened to precede would be wrong more often than right; programs that colour a line
@@ -231,25 +237,39 @@ pub struct Span<'a> {
 }
 
 /// The line as styled runs of visible text, without empty runs, neighbours of equal style
-/// merged. A line without ESC is one default-style span borrowing the line.
+/// merged: the one display form of a line. A line without ESC or control characters is one
+/// default-style span borrowing the line.
+///
+/// No span holds a control character, whatever the host sent: a carriage return moves back
+/// to the start of the line and a backspace one character left, so what follows overwrites
+/// what was there, as on a terminal (a progress bar shows its last state); a tab stays;
+/// any other C0 or C1 control shows as its visible symbol (`␀`, `␇`, `␛`…, `�` for C1 and
+/// for the bidi overrides that would reorder what follows).
 pub fn spans(line: &str) -> Vec<Span<'_>> {
-    if !line.as_bytes().contains(&ESC) {
+    if !needs_display_care(line) {
         return vec![Span {
             style: Style::default(),
             text: Cow::Borrowed(line),
         }];
     }
+    if line.contains(['\r', '\u{8}']) {
+        return overwritten_spans(line);
+    }
     let mut style = Style::default();
     let mut spans: Vec<Span<'_>> = Vec::new();
     for token in Tokens::new(line) {
         match token {
-            Token::Text(text) => match spans.last_mut() {
-                Some(last) if last.style == style => last.text.to_mut().push_str(text),
-                _ => spans.push(Span {
-                    style: style.clone(),
-                    text: Cow::Borrowed(text),
-                }),
-            },
+            Token::Text(text) => {
+                let text = visible(text);
+                match spans.last_mut() {
+                    Some(last) if last.style == style => last.text.to_mut().push_str(&text),
+                    _ if text.is_empty() => {}
+                    _ => spans.push(Span {
+                        style: style.clone(),
+                        text,
+                    }),
+                }
+            }
             Token::Sgr(params) => style.apply_sgr(params),
             Token::Other => {}
         }
@@ -257,7 +277,88 @@ pub fn spans(line: &str) -> Vec<Span<'_>> {
     spans
 }
 
-/// The visible text of the line: every escape sequence removed. Borrows when there is none.
+/// Whether the line holds an ESC or any control character but a tab. `0xc2` leads every
+/// C1 control in UTF-8 and `0xe2` every bidi control (and some printable characters, which
+/// merely take the slower path).
+fn needs_display_care(line: &str) -> bool {
+    line.bytes()
+        .any(|b| (b < 0x20 && b != b'\t') || b == 0x7f || b == 0xc2 || b == 0xe2)
+}
+
+/// The bidirectional overrides and isolates, which would reorder the text shown after them
+/// (the "Trojan source" trick: a line that reads otherwise than it is).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// How a character other than CR and backspace is displayed: itself, or the visible symbol
+/// of a control character.
+fn display_char(c: char) -> char {
+    match c {
+        '\t' => '\t',
+        // U+2400 CONTROL PICTURES: one symbol per C0 control, and one for DEL.
+        '\0'..='\u{1f}' => char::from_u32(0x2400 + u32::from(c)).unwrap_or('\u{fffd}'),
+        '\u{7f}' => '\u{2421}',
+        c if c.is_control() || is_bidi_control(c) => '\u{fffd}',
+        c => c,
+    }
+}
+
+/// `text` with every control character shown as its symbol; borrowed when there is none.
+fn visible(text: &str) -> Cow<'_, str> {
+    if text
+        .chars()
+        .any(|c| c != '\t' && (c.is_control() || is_bidi_control(c)))
+    {
+        Cow::Owned(text.chars().map(display_char).collect())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// The spans of a line holding carriage returns or backspaces: laid out in cells as a
+/// terminal would, each character written at the cursor over what was there.
+fn overwritten_spans(line: &str) -> Vec<Span<'static>> {
+    let mut cells: Vec<(char, Style)> = Vec::new();
+    let mut cursor = 0usize;
+    let mut style = Style::default();
+    for token in Tokens::new(line) {
+        match token {
+            Token::Text(text) => {
+                for c in text.chars() {
+                    match c {
+                        '\r' => cursor = 0,
+                        '\u{8}' => cursor = cursor.saturating_sub(1),
+                        c => {
+                            let cell = (display_char(c), style.clone());
+                            match cells.get_mut(cursor) {
+                                Some(slot) => *slot = cell,
+                                None => cells.push(cell),
+                            }
+                            cursor += 1;
+                        }
+                    }
+                }
+            }
+            Token::Sgr(params) => style.apply_sgr(params),
+            Token::Other => {}
+        }
+    }
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    for (c, style) in cells {
+        match spans.last_mut() {
+            Some(last) if last.style == style => last.text.to_mut().push(c),
+            _ => spans.push(Span {
+                style,
+                text: Cow::Owned(c.to_string()),
+            }),
+        }
+    }
+    spans
+}
+
+/// The text of the line with every escape sequence removed, for searching and text exports;
+/// other control characters stay (the display form is [`spans`]). Borrows when there is none.
 pub fn strip(line: &str) -> Cow<'_, str> {
     if !line.as_bytes().contains(&ESC) {
         return Cow::Borrowed(line);

@@ -60,6 +60,8 @@ struct Record {
 struct Partial {
     bytes: Vec<u8>,
     at_ms: i64,
+    /// Pieces of this line were already cut off at [`MAX_LINE`].
+    cut: bool,
 }
 
 impl JobLog {
@@ -117,21 +119,27 @@ impl JobLog {
         let mut rest = chunk.data.as_slice();
         while let Some(newline) = rest.iter().position(|&b| b == b'\n') {
             let (line, after) = (&rest[..newline], &rest[newline + 1..]);
-            added += if partial.bytes.is_empty() {
+            added += if partial.bytes.is_empty() && !partial.cut {
                 self.arena
                     .push_line(host, stream, chunk.at_ms, trim_cr(line))
             } else {
                 partial.bytes.extend_from_slice(line);
-                let n = self
-                    .arena
-                    .push_line(host, stream, partial.at_ms, trim_cr(&partial.bytes));
+                let rest = trim_cr(&partial.bytes);
+                // Pieces already cut from this line: a lone `\r` left before its newline
+                // is no piece of its own, as it is not when the line arrives whole.
+                let n = if partial.cut && rest.is_empty() {
+                    0
+                } else {
+                    self.arena.push_line(host, stream, partial.at_ms, rest)
+                };
                 partial.bytes.clear();
+                partial.cut = false;
                 n
             };
             rest = after;
         }
         if !rest.is_empty() {
-            if partial.bytes.is_empty() {
+            if partial.bytes.is_empty() && !partial.cut {
                 partial.at_ms = chunk.at_ms;
             }
             partial.bytes.extend_from_slice(rest);
@@ -139,6 +147,7 @@ impl JobLog {
                 self.arena
                     .push_full_pieces(host, stream, partial.at_ms, &partial.bytes);
             partial.bytes.drain(..consumed);
+            partial.cut |= n > 0;
             added += n;
         }
         added

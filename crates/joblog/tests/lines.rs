@@ -240,3 +240,22 @@ fn unknown_host_index_gets_a_placeholder_name() {
     assert_eq!(log.host_name(0), "a");
     assert_eq!(log.host_name(5), "host#5");
 }
+
+#[test]
+fn a_cut_line_ending_in_cr_lf_split_across_chunks_adds_no_empty_line() {
+    // MAX_LINE bytes, then the `\r` of its `\r\n` in the same chunk and the `\n` in the next:
+    // the piece is cut before the newline is seen, and the lone `\r` left must not become a
+    // line of its own, as it does not when the line arrives whole.
+    let mut body = vec![b'x'; MAX_LINE];
+    body.push(b'\r');
+    let mut split = log(&["a"]);
+    split.push(&chunk(1, 0, Stream::Stdout, 1, &body));
+    split.push(&chunk(2, 0, Stream::Stdout, 2, b"\nnext\n"));
+    let mut whole = log(&["a"]);
+    body.extend(b"\nnext\n");
+    whole.push(&chunk(1, 0, Stream::Stdout, 1, &body));
+    let lengths = |log: &JobLog| texts(log).iter().map(|t| t.len()).collect::<Vec<_>>();
+    assert_eq!(lengths(&whole), [MAX_LINE, 4]);
+    assert_eq!(lengths(&split), [MAX_LINE, 4]);
+    assert_eq!(texts(&split)[1], "next");
+}

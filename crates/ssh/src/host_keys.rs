@@ -202,7 +202,8 @@ impl HostKeys {
                 self.known_hosts.display()
             )));
         }
-        let text = self.read()?;
+        let original = self.read_bytes()?;
+        let text = known_hosts::text_of(&original);
         match self.judge_in(&text, &key.host, key.port, &parsed, false)? {
             HostKeyVerdict::Changed(now)
                 if now.removes == change.removes
@@ -223,7 +224,7 @@ impl HostKeys {
             &parsed,
             known_hosts::prefers_hashed(&text),
         )?;
-        known_hosts::rewrite(&self.known_hosts, &text, &numbers, &line)
+        known_hosts::rewrite(&self.known_hosts, &original, &numbers, &line)
             .map_err(|e| self.write_error(e))?;
         tracing::warn!(
             host = %known_hosts::host_pattern(&key.host, key.port),
@@ -294,12 +295,18 @@ impl HostKeys {
     }
 
     fn read(&self) -> Result<String, SshError> {
-        known_hosts::read(&self.known_hosts).map_err(|e| {
-            SshError::new(
-                SshErrorKind::Config,
-                format!("cannot read {}: {e}", self.known_hosts.display()),
-            )
-        })
+        known_hosts::read(&self.known_hosts).map_err(|e| self.read_error(e))
+    }
+
+    fn read_bytes(&self) -> Result<Vec<u8>, SshError> {
+        known_hosts::read_bytes(&self.known_hosts).map_err(|e| self.read_error(e))
+    }
+
+    fn read_error(&self, e: std::io::Error) -> SshError {
+        SshError::new(
+            SshErrorKind::Config,
+            format!("cannot read {}: {e}", self.known_hosts.display()),
+        )
     }
 
     fn append(&self, lines: &[String]) -> Result<(), SshError> {

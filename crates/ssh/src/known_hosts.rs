@@ -59,12 +59,27 @@ pub fn host_pattern(host: &str, port: u16) -> String {
     }
 }
 
-/// The file's text; a missing file is an empty one.
-pub fn read(path: &Path) -> std::io::Result<String> {
-    match std::fs::read_to_string(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+/// The file's bytes; a missing file is an empty one.
+pub fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
+    match std::fs::read(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         other => other,
     }
+}
+
+/// The file's text; a missing file is an empty one. Bytes that are not UTF-8 (a comment
+/// written in Latin-1) read as U+FFFD, as OpenSSH reads bytes: they name no host we look
+/// up, and every line keeps its number. Rewrites work on the bytes ([`rewrite`]).
+pub fn read(path: &Path) -> std::io::Result<String> {
+    Ok(match String::from_utf8(read_bytes(path)?) {
+        Ok(text) => text,
+        Err(e) => text_of(e.as_bytes()).into_owned(),
+    })
+}
+
+/// `bytes` as text, U+FFFD for what is not UTF-8 (a line break always is UTF-8).
+pub fn text_of(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
 }
 
 /// What a line of the file is for.
@@ -207,9 +222,9 @@ pub fn append(path: &Path, lines: &[String]) -> std::io::Result<()> {
         return Ok(());
     }
     ensure_folder(path)?;
-    let existing = read(path)?;
+    let existing = read_bytes(path)?;
     let mut text = String::new();
-    if !existing.is_empty() && !existing.ends_with('\n') {
+    if !existing.is_empty() && !existing.ends_with(b"\n") {
         text.push('\n');
     }
     for line in lines {
@@ -224,26 +239,27 @@ pub fn append(path: &Path, lines: &[String]) -> std::io::Result<()> {
     file.sync_all()
 }
 
-/// Rewrites the file without the lines numbered `remove` and with `add` at the end, through
-/// a temporary file renamed over it (a crash leaves the old file or the new, never half), and
-/// with the old file's permissions. Every other line stays byte for byte.
-pub fn rewrite(path: &Path, text: &str, remove: &[usize], add: &str) -> std::io::Result<()> {
-    let mut out = String::with_capacity(text.len() + add.len() + 1);
-    for (i, line) in text.split_inclusive('\n').enumerate() {
+/// Rewrites the file (`original`: its bytes as read) without the lines numbered `remove` and
+/// with `add` at the end, through a temporary file renamed over it (a crash leaves the old
+/// file or the new, never half), and with the old file's permissions. Every other line stays
+/// byte for byte, UTF-8 or not.
+pub fn rewrite(path: &Path, original: &[u8], remove: &[usize], add: &str) -> std::io::Result<()> {
+    let mut out = Vec::with_capacity(original.len() + add.len() + 1);
+    for (i, line) in original.split_inclusive(|b| *b == b'\n').enumerate() {
         if !remove.contains(&(i + 1)) {
-            out.push_str(line);
+            out.extend_from_slice(line);
         }
     }
-    if !out.is_empty() && !out.ends_with('\n') {
-        out.push('\n');
+    if !out.is_empty() && !out.ends_with(b"\n") {
+        out.push(b'\n');
     }
-    out.push_str(add);
-    out.push('\n');
+    out.extend_from_slice(add.as_bytes());
+    out.push(b'\n');
     // A symlinked known_hosts (dotfile managers) keeps its link: replace what it points to.
     let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let folder = path.parent().unwrap_or(Path::new("."));
     let mut temp = tempfile::NamedTempFile::new_in(folder)?;
-    temp.write_all(out.as_bytes())?;
+    temp.write_all(&out)?;
     temp.as_file().sync_all()?;
     if let Ok(meta) = std::fs::metadata(&path) {
         std::fs::set_permissions(temp.path(), meta.permissions())?;
@@ -398,7 +414,7 @@ mod tests {
         let path = dir.path().join("known_hosts");
         let text = format!("a {KEY_A}\r\nweb {KEY_A}\n# keep\nb {KEY_B}");
         std::fs::write(&path, &text).unwrap();
-        rewrite(&path, &text, &[2], &format!("web {KEY_B}")).unwrap();
+        rewrite(&path, text.as_bytes(), &[2], &format!("web {KEY_B}")).unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             format!("a {KEY_A}\r\n# keep\nb {KEY_B}\nweb {KEY_B}\n")
@@ -414,7 +430,7 @@ mod tests {
         std::os::unix::fs::symlink(&real, &link).unwrap();
         rewrite(
             &link,
-            &format!("web {KEY_A}\n"),
+            format!("web {KEY_A}\n").as_bytes(),
             &[1],
             &format!("web {KEY_B}"),
         )

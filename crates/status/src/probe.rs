@@ -142,7 +142,7 @@ pub fn parse(stdout: &[u8]) -> Result<Reading, ParseError> {
             continue;
         }
         match section {
-            "uname" if reading.kernel.is_none() => reading.kernel = Some(line.to_string()),
+            "uname" if reading.kernel.is_none() => reading.kernel = Some(shown_text(line)),
             "loadavg" => reading.load = parse_loadavg(line),
             "stat" => {
                 if let Some(rest) = line.strip_prefix("cpu ") {
@@ -266,9 +266,14 @@ impl MemInfo {
     /// buffers + cache is the classic estimate.
     fn usage(&self) -> Option<Usage> {
         let total = self.total.filter(|t| *t > 0)?;
-        let available = self
-            .available
-            .or_else(|| Some(self.free? + self.buffers.unwrap_or(0) + self.cached.unwrap_or(0)))?;
+        let available = self.available.or_else(|| {
+            // Saturating: a host may print any number, and no sum may panic.
+            Some(
+                self.free?
+                    .saturating_add(self.buffers.unwrap_or(0))
+                    .saturating_add(self.cached.unwrap_or(0)),
+            )
+        })?;
         Some(Usage {
             used: total.saturating_sub(available),
             total,
@@ -300,8 +305,20 @@ impl OsRelease {
             "PRETTY_NAME" => &mut self.pretty_name,
             _ => return,
         };
-        *slot = Some(value.chars().take(120).collect());
+        *slot = Some(shown_text(&value));
     }
+}
+
+/// Longest text kept from a probe (kernel, OS names), in characters.
+const TEXT_MAX: usize = 120;
+
+/// A text the host sent, as it may be shown and stored: control characters (escape
+/// sequences included) dropped, at most [`TEXT_MAX`] characters.
+fn shown_text(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control())
+        .take(TEXT_MAX)
+        .collect()
 }
 
 /// os-release values are shell words: possibly in double or single quotes.

@@ -1,6 +1,7 @@
 //! The inventory as an Ansible YAML inventory (what `ansible-inventory --list` reads).
 
 use crate::vm::{AuthMethod, Vm};
+use yaml_serde::value::{Tag, TaggedValue};
 use yaml_serde::{Mapping, Value};
 
 /// Longest ProxyJump chain followed through VMs; also stops VMs that jump through each other.
@@ -18,21 +19,21 @@ pub fn export(vms: &[Vm], inventory: &[Vm]) -> String {
         let mut set = |key: &str, value: Value| {
             vars.insert(Value::String(key.into()), value);
         };
-        set("ansible_host", Value::String(vm.host.clone()));
+        set("ansible_host", text(vm.host.clone()));
         if vm.port != 22 {
             set("ansible_port", Value::Number(vm.port.into()));
         }
         if !vm.user.is_empty() {
-            set("ansible_user", Value::String(vm.user.clone()));
+            set("ansible_user", text(vm.user.clone()));
         }
         if let (AuthMethod::KeyFile, Some(key)) = (vm.auth, &vm.key_file) {
-            set("ansible_ssh_private_key_file", Value::String(key.clone()));
+            set("ansible_ssh_private_key_file", text(key.clone()));
         }
         if let Some(jump) = &vm.jump_host {
             let chain = jump_chain(jump, inventory, 0).join(",");
             set(
                 "ansible_ssh_common_args",
-                Value::String(format!("-o ProxyJump={chain}")),
+                text(format!("-o ProxyJump={chain}")),
             );
         }
         hosts.insert(Value::String(vm.name.clone()), Value::Mapping(vars));
@@ -62,6 +63,19 @@ pub fn export(vms: &[Vm], inventory: &[Vm]) -> String {
     top.insert("all".into(), Value::Mapping(all));
     // Serialising a tree of plain values cannot fail; an empty inventory is still valid.
     yaml_serde::to_string(&Value::Mapping(top)).unwrap_or_else(|_| "all: {}\n".into())
+}
+
+/// A value as YAML text, marked `!unsafe` where Ansible would read it as a Jinja template
+/// (`{{`, `{%`, `{#`): a user name or key path that happens to hold one stays itself.
+fn text(value: String) -> Value {
+    if ["{{", "{%", "{#"].iter().any(|open| value.contains(open)) {
+        Value::Tagged(Box::new(TaggedValue {
+            tag: Tag::new("unsafe"),
+            value: Value::String(value),
+        }))
+    } else {
+        Value::String(value)
+    }
 }
 
 /// Each hop of `jump` as `[user@]host[:port]`; a hop naming a VM becomes its address, and

@@ -36,7 +36,7 @@ pub(crate) fn read(text: &str) -> Result<Model, ReadError> {
                             "expected key=value host variable assignment, got: {word}"
                         ))
                     })?;
-                    vars.insert(key.to_string(), Ok(value.to_string()));
+                    vars.insert(key.to_string(), Var::Text(value.to_string()));
                 }
                 let (names, port) = hosts_of_pattern(pattern).map_err(fail)?;
                 if let Some(port) = port {
@@ -110,14 +110,14 @@ fn check_group_name(name: &str) -> Result<(), String> {
 fn value_of(text: &str) -> Var {
     for quote in ['\'', '"'] {
         if let Some(inner) = text.strip_prefix(quote).and_then(|t| t.strip_suffix(quote)) {
-            return Ok(inner.to_string());
+            return Var::Text(inner.to_string());
         }
     }
     if text.starts_with('[') && text.ends_with(']') {
-        return Err("a list");
+        return Var::Not("a list");
     }
     if text.starts_with('{') && text.ends_with('}') {
-        return Err("a mapping");
+        return Var::Not("a mapping");
     }
-    Ok(text.to_string())
+    Var::Text(text.to_string())
 }

@@ -331,3 +331,24 @@ fn export_round_trips_through_the_reader() {
     assert!(!text.contains("bastion:"), "{text}");
     assert!(text.contains("jump@203.0.113.10:2222"), "{text}");
 }
+
+#[test]
+fn text_that_looks_like_jinja_is_exported_unsafe_and_read_back_as_itself() {
+    let mut odd = vm(1, "odd", &[], "");
+    odd.user = "{{u}}".into();
+    odd.auth = AuthMethod::KeyFile;
+    odd.key_file = Some("~/keys/{%raw%}".into());
+    let text = export(&[odd.clone()], &[odd]);
+    assert!(text.contains("!unsafe"), "{text}");
+    let host = find(&yaml(&text), "odd").clone();
+    assert_eq!(host.problem, None, "{text}");
+    assert_eq!(host.user.as_deref(), Some("{{u}}"));
+    assert_eq!(host.key_file.as_deref(), Some("~/keys/{%raw%}"));
+    // Without the tag it is a template, which only Ansible can resolve.
+    let templated = yaml("all:\n  hosts:\n    t:\n      ansible_user: \"{{ u }}\"\n");
+    assert!(templated[0]
+        .problem
+        .as_deref()
+        .unwrap_or_default()
+        .contains("Jinja"));
+}

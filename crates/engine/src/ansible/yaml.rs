@@ -115,12 +115,15 @@ fn add_group(
 
 fn var(value: Value) -> Var {
     match value {
-        Value::String(s) => Ok(s),
-        Value::Number(n) => Ok(n.to_string()),
-        Value::Bool(b) => Ok(b.to_string()),
-        Value::Null => Ok(String::new()),
-        Value::Sequence(_) => Err("a list"),
-        Value::Mapping(_) => Err("a mapping"),
-        Value::Tagged(_) => Err("a tagged value"),
+        Value::String(s) => Var::Text(s),
+        Value::Number(n) => Var::Text(n.to_string()),
+        Value::Bool(b) => Var::Text(b.to_string()),
+        Value::Null => Var::Text(String::new()),
+        Value::Sequence(_) => Var::Not("a list"),
+        Value::Mapping(_) => Var::Not("a mapping"),
+        Value::Tagged(tagged) => match (tagged.tag == "unsafe", tagged.value) {
+            (true, Value::String(s)) => Var::Unsafe(s),
+            _ => Var::Not("a tagged value"),
+        },
     }
 }

@@ -170,6 +170,11 @@ impl Jobs {
             .store(bytes.max(1), Ordering::Relaxed);
     }
 
+    /// Output kept per host, in bytes.
+    pub fn output_cap(&self) -> u64 {
+        self.inner.shared.output_cap.load(Ordering::Relaxed)
+    }
+
     /// Host runs at once over every job of this process (and, through the slot files,
     /// every process using the same limit): applied at once; running hosts finish.
     pub fn set_global_limit(&self, limit: usize) -> Result<(), EngineError> {
