@@ -18,6 +18,7 @@ pub mod status;
 pub mod store;
 pub mod targets;
 pub mod vm;
+mod write_turn;
 
 /// The SSH engine (its own crate, `vmo-ssh`), under the path front ends have always used.
 pub use vmo_ssh as ssh;

@@ -174,6 +174,7 @@ impl CommandStore {
             .map(|t| serde_json::to_string(&t.params))
             .transpose()
             .map_err(|e| EngineError::new(ErrorCode::Database, e.to_string()))?;
+        let _turn = crate::write_turn::take(&self.pool).await;
         // A later ad hoc run of the same text keeps the template it is known to come from.
         sqlx::query(
             "INSERT INTO command_history (command, template, template_params, use_count, \

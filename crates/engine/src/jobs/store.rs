@@ -285,6 +285,7 @@ impl JobStore {
         owner: &str,
         now: i64,
     ) -> Result<JobId, EngineError> {
+        let _turn = crate::write_turn::take(&self.pool).await;
         let mut tx = self.pool.begin().await?;
         let id = sqlx::query(
             "INSERT INTO jobs (command, origin, target_label, concurrency, timeout_ms, \
@@ -428,6 +429,7 @@ impl JobStore {
             if is_alive(&owner) {
                 continue;
             }
+            let _turn = crate::write_turn::take(&self.pool).await;
             let mut tx = self.pool.begin().await?;
             sqlx::query(
                 "UPDATE job_hosts SET state = 'interrupted', finished_at = ?, \
@@ -474,41 +476,43 @@ impl JobStore {
         Ok(state.and_then(|(s,)| JobState::parse(&s)))
     }
 
-    /// Applies a batch in one transaction. Returns the output chunks with their new ids.
-    pub async fn apply(&self, batch: Vec<Write>) -> Result<Vec<(JobId, Chunk)>, EngineError> {
+    /// Applies a batch in one transaction. Returns the ids given to its output chunks, in
+    /// order. The batch stays the caller's: a refused commit can be tried again.
+    pub async fn apply(&self, batch: &[Write]) -> Result<Vec<i64>, EngineError> {
+        let _turn = crate::write_turn::take(&self.pool).await;
         let mut tx = self.pool.begin().await?;
-        let mut written = Vec::new();
+        let mut ids = Vec::new();
         for write in batch {
-            apply_one(&mut tx, write, &mut written).await?;
+            apply_one(&mut tx, write, &mut ids).await?;
         }
         tx.commit().await?;
-        Ok(written)
+        Ok(ids)
     }
 }
 
 async fn apply_one(
     tx: &mut Transaction<'_, Sqlite>,
-    write: Write,
-    written: &mut Vec<(JobId, Chunk)>,
+    write: &Write,
+    ids: &mut Vec<i64>,
 ) -> Result<(), EngineError> {
     match write {
-        Write::Output { job, mut chunk } => {
-            chunk.id = sqlx::query(
+        Write::Output { job, chunk } => {
+            let id = sqlx::query(
                 "INSERT INTO job_output (job_id, host, stream, at_ms, data) VALUES (?, ?, ?, ?, ?)",
             )
             .bind(job.0)
             .bind(i64::from(chunk.host))
             .bind(chunk.stream.as_i64())
             .bind(chunk.at_ms)
-            .bind(&chunk.data)
+            .bind(chunk.data.as_slice())
             .execute(&mut **tx)
             .await?
             .last_insert_rowid();
-            written.push((job, chunk));
+            ids.push(id);
         }
         Write::JobStarted { job, at } => {
             sqlx::query("UPDATE jobs SET state = 'running', started_at = ? WHERE id = ?")
-                .bind(at)
+                .bind(*at)
                 .bind(job.0)
                 .execute(&mut **tx)
                 .await?;
@@ -517,9 +521,9 @@ async fn apply_one(
             sqlx::query(
                 "UPDATE job_hosts SET state = 'running', started_at = ? WHERE job_id = ? AND host = ?",
             )
-            .bind(at)
+            .bind(*at)
             .bind(job.0)
-            .bind(i64::from(host))
+            .bind(i64::from(*host))
             .execute(&mut **tx)
             .await?;
         }
@@ -553,7 +557,7 @@ async fn apply_one(
         Write::JobFinished { job, state, at } => {
             sqlx::query("UPDATE jobs SET state = ?, finished_at = ? WHERE id = ?")
                 .bind(state.as_str())
-                .bind(at)
+                .bind(*at)
                 .bind(job.0)
                 .execute(&mut **tx)
                 .await?;

@@ -4,10 +4,18 @@
 //! the disk unless the writer falls a whole channel behind (then they slow down instead
 //! of memory growing).
 //!
-//! When a commit fails (the disk is full), the output in it is lost: it is counted per job
-//! and announced at once, the job's state changes are kept and tried again with the next
-//! batch, and the job can no longer end as succeeded. The remote commands are not stopped
-//! for it: what they do on the hosts matters more than our copy of what they printed.
+//! When another process holds the database past the busy timeout (ten `vmo` runs and the
+//! app writing at once), nothing is lost: the whole batch waits and is tried again every
+//! `RETRY_LOCKED` with whatever came since, for up to `LOCKED_PATIENCE` and
+//! `MAX_WAITING_BYTES` of output, and a flush waits for it. The gathering window also
+//! grows with how long commits take, so busy writers commit less often and starve each
+//! other less (SQLite's busy wait polls; it is not a queue).
+//!
+//! When a commit fails otherwise (the disk is full), or waited too long, the output in it
+//! is lost: it is counted per job and announced at once, the job's state changes are kept
+//! and tried again with the next batch, and the job can no longer end as succeeded. The
+//! remote commands are not stopped for it: what they do on the hosts matters more than our
+//! copy of what they printed.
 
 use super::model::{HostState, JobDetail, JobHost, JobId, JobState, JobSummary};
 use super::store::{JobStore, Write};
@@ -28,6 +36,14 @@ const MAX_BATCH_BYTES: usize = 8 << 20;
 const MAX_CHUNK_BYTES: usize = 256 << 10;
 /// Writes waiting for the writer; a full queue makes runs wait.
 const QUEUE: usize = 256;
+/// The gathering window at most, when commits are slow (the database is contended).
+const MAX_WINDOW: Duration = Duration::from_millis(500);
+/// How soon a batch the database refused (locked) is tried again, with no new writes.
+const RETRY_LOCKED: Duration = Duration::from_millis(200);
+/// How long a locked database is waited for before its output counts as lost.
+const LOCKED_PATIENCE: Duration = Duration::from_secs(60);
+/// Output kept in memory while the database is locked, at most.
+const MAX_WAITING_BYTES: usize = 64 << 20;
 
 enum Command {
     Write(Write),
@@ -51,6 +67,9 @@ pub(crate) struct Unsaved {
     writes: Vec<Write>,
     /// Why the last commit failed, while `writes` wait.
     failure: Option<String>,
+    /// Since when the database has refused every batch as locked; `writes` then holds
+    /// the output too, and is tried again without waiting for new writes.
+    locked_since: Option<Instant>,
 }
 
 /// Output of one job that could not be recorded.
@@ -204,16 +223,43 @@ async fn run(
     pending: Pending,
     data_dir: PathBuf,
 ) {
-    while let Some(first) = rx.recv().await {
+    let mut window = FLUSH_EVERY;
+    let mut closed = false;
+    // Answered once what came before them is on disk (or given up on).
+    let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
+    loop {
+        let waiting = lock(&pending).locked_since.is_some();
+        let first = if waiting {
+            // A refused batch is tried again soon, new writes or not.
+            if closed {
+                tokio::time::sleep(RETRY_LOCKED).await;
+                None
+            } else {
+                match tokio::time::timeout(RETRY_LOCKED, rx.recv()).await {
+                    Ok(Some(command)) => Some(command),
+                    Ok(None) => {
+                        closed = true;
+                        None
+                    }
+                    Err(_) => None,
+                }
+            }
+        } else if closed {
+            break;
+        } else {
+            match rx.recv().await {
+                Some(command) => Some(command),
+                None => break,
+            }
+        };
         let mut batch = Batch::default();
-        // Unsaved state changes go first, in their order; they were announced already.
+        // Unsaved writes go first, in their order; their state changes were announced.
         for write in lock(&pending).writes.iter().cloned() {
             batch.push(write);
         }
         batch.announced = batch.writes.len();
-        let mut flushes = Vec::new();
-        let deadline = Instant::now() + FLUSH_EVERY;
-        let mut next = Some(first);
+        let deadline = Instant::now() + window;
+        let mut next = first;
         loop {
             match next.take() {
                 Some(Command::Write(write)) => batch.push(write),
@@ -224,18 +270,30 @@ async fn run(
                 }
                 None => {}
             }
-            if batch.bytes >= MAX_BATCH_BYTES {
+            if batch.bytes >= MAX_BATCH_BYTES || closed {
                 break;
             }
             match tokio::time::timeout_at(deadline, rx.recv()).await {
                 Ok(Some(command)) => next = Some(command),
-                Ok(None) | Err(_) => break,
+                Ok(None) => {
+                    closed = true;
+                    break;
+                }
+                Err(_) => break,
             }
         }
+        let started = Instant::now();
         commit(&store, &events, batch, &pending, &data_dir).await;
-        for done in flushes {
-            let _ = done.send(());
+        // Slow commits (the database is contended) gather longer: fewer, bigger ones.
+        window = (started.elapsed() * 4).clamp(FLUSH_EVERY, MAX_WINDOW);
+        if lock(&pending).locked_since.is_none() {
+            for done in flushes.drain(..) {
+                let _ = done.send(());
+            }
         }
+    }
+    for done in flushes {
+        let _ = done.send(());
     }
 }
 
@@ -324,13 +382,38 @@ async fn commit(
         .cloned()
         .collect();
     let tally: Vec<(JobId, Option<(u32, usize)>)> = batch.writes.iter().map(tally).collect();
-    let written = match store.apply(batch.writes).await {
-        Ok(written) => {
+    let written = match store.apply(&batch.writes).await {
+        Ok(ids) => {
             let mut pending = lock(pending);
             pending.writes.clear();
             pending.failure = None;
+            pending.locked_since = None;
             pending.losses.values_mut().for_each(|l| l.unsaved = false);
-            written
+            batch
+                .writes
+                .into_iter()
+                .filter_map(|write| match write {
+                    Write::Output { job, chunk } => Some((job, chunk)),
+                    _ => None,
+                })
+                .zip(ids)
+                .map(|((job, mut chunk), id)| {
+                    chunk.id = id;
+                    (job, chunk)
+                })
+                .collect()
+        }
+        Err(e) if e.code == crate::ErrorCode::DatabaseLocked && can_wait(pending, &batch) => {
+            // Another process holds the database: everything waits, nothing is lost. The
+            // state changes are announced now all the same (reads are patched with them);
+            // the output is, once it is on disk.
+            let mut pending = lock(pending);
+            if pending.locked_since.is_none() {
+                tracing::warn!("job output waits for the database: {e}");
+                pending.locked_since = Some(Instant::now());
+            }
+            pending.writes = batch.writes;
+            Vec::new()
         }
         Err(e) => {
             let cause = match e.code {
@@ -347,6 +430,7 @@ async fn commit(
             }
             pending.writes = retry;
             pending.failure = Some(cause);
+            pending.locked_since = None;
             Vec::new()
         }
     };
@@ -402,6 +486,13 @@ async fn patched_summary(
     let mut summary = store.summary(job).await?;
     patch_summary(pending, &mut summary);
     Ok(summary)
+}
+
+/// Whether a batch the database refused as locked may wait in memory for another try:
+/// not for ever, and not past `MAX_WAITING_BYTES` of output.
+fn can_wait(pending: &Pending, batch: &Batch) -> bool {
+    let since = lock(pending).locked_since;
+    batch.bytes <= MAX_WAITING_BYTES && since.is_none_or(|t| t.elapsed() < LOCKED_PATIENCE)
 }
 
 /// A job that lost output cannot succeed, and its row says what it lost.

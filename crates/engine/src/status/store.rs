@@ -39,8 +39,17 @@ impl StatusStore {
     /// A write transaction that holds the write lock from its start. A deferred one that
     /// reads first cannot be upgraded while another connection writes: SQLite refuses at
     /// once, without waiting out the busy timeout.
-    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, EngineError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    async fn write(
+        &self,
+    ) -> Result<
+        (
+            Option<crate::write_turn::WriteTurn>,
+            sqlx::Transaction<'static, sqlx::Sqlite>,
+        ),
+        EngineError,
+    > {
+        let turn = crate::write_turn::take(&self.pool).await;
+        Ok((turn, self.pool.begin_with("BEGIN IMMEDIATE").await?))
     }
 
     /// Every VM's last recorded status.
@@ -89,7 +98,7 @@ impl StatusStore {
     /// Records a round's statuses and samples in one transaction. VMs deleted meanwhile
     /// are skipped (their rows would break the foreign key).
     pub async fn record(&self, batch: &[(VmStatus, Sample)]) -> Result<(), EngineError> {
-        let mut tx = self.write().await?;
+        let (_turn, mut tx) = self.write().await?;
         for (status, sample) in batch {
             let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM vms WHERE id = ?")
                 .bind(status.vm.0)
@@ -146,7 +155,7 @@ impl StatusStore {
     /// 7 days. The cut is a bucket boundary, so a bucket is always rolled up whole.
     pub async fn compact(&self, now_ms: i64) -> Result<(), EngineError> {
         let cut = (now_ms - FULL_RESOLUTION_MS).div_euclid(BUCKET_MS) * BUCKET_MS;
-        let mut tx = self.write().await?;
+        let (_turn, mut tx) = self.write().await?;
         sqlx::query(
             "INSERT INTO status_rollups (vm_id, bucket_ms, samples, reached, \
              latency_min, latency_avg, latency_max, load_min, load_avg, load_max, \
