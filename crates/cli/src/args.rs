@@ -334,4 +334,9 @@ pub struct RunFlags {
     /// status says whether every host succeeded.
     #[arg(long, short = 'q', conflicts_with_all = ["json", "group"])]
     pub quiet: bool,
+    /// Print the hosts' output byte for byte even to a terminal. Without it, output to a
+    /// terminal keeps its colours but no other escape sequence (a host cannot set the
+    /// window title, write the clipboard or move the cursor), and controls show as symbols.
+    #[arg(long)]
+    pub raw: bool,
 }

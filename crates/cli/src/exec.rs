@@ -30,6 +30,8 @@ pub struct Display {
     pub quiet: bool,
     pub record: bool,
     pub repeat: usize,
+    /// Output passed through as is, even to a terminal.
+    pub raw: bool,
 }
 
 pub async fn run(engine: &Engine, args: ExecArgs) -> anyhow::Result<ExitCode> {
@@ -85,6 +87,7 @@ impl RunFlags {
             quiet: self.quiet,
             record,
             repeat,
+            raw: self.raw,
         }
     }
 }
@@ -152,7 +155,13 @@ pub async fn run_job(
                 names.len()
             ])
         } else {
-            Mode::Stream(LinePrinter::new(names.clone()))
+            use std::io::IsTerminal as _;
+            // A terminal acts on escape sequences; what hosts print must not drive it.
+            let terminal = [
+                !display.raw && std::io::stdout().is_terminal(),
+                !display.raw && std::io::stderr().is_terminal(),
+            ];
+            Mode::Stream(LinePrinter::new(names.clone(), terminal))
         };
         let started = Instant::now();
         let (done, mode) = run_round(engine, &spec, display.record, &cancel, mode).await?;
@@ -163,7 +172,12 @@ pub async fn run_job(
         results = done.1;
         if let Mode::Collect(collected) = mode {
             if display.group {
-                print_grouped(&results, &collected);
+                use std::io::IsTerminal as _;
+                print_grouped(
+                    &results,
+                    &collected,
+                    !display.raw && std::io::stdout().is_terminal(),
+                );
             } else {
                 for result in &results {
                     print_json(result, &collected[result.index]);

@@ -82,6 +82,7 @@ pub async fn run(engine: &Engine, command: JobCommand) -> anyhow::Result<ExitCod
                 quiet: false,
                 record: true,
                 repeat: 1,
+                raw: false,
             };
             run_job(engine, spec, names, display).await
         }

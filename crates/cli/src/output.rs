@@ -19,15 +19,18 @@ pub struct LinePrinter {
     names: Vec<String>,
     partial: Vec<[Vec<u8>; 2]>,
     pending: [Vec<u8>; 2],
+    /// Per stream (stdout, stderr): printed to a terminal, so made safe to show.
+    terminal: [bool; 2],
 }
 
 impl LinePrinter {
-    pub fn new(names: Vec<String>) -> Self {
+    pub fn new(names: Vec<String>, terminal: [bool; 2]) -> Self {
         let partial = names.iter().map(|_| [Vec::new(), Vec::new()]).collect();
         Self {
             names,
             partial,
             pending: [Vec::new(), Vec::new()],
+            terminal,
         }
     }
 
@@ -37,17 +40,18 @@ impl LinePrinter {
             Output::Stderr(d) => (1, d),
         };
         let name = &self.names[index];
+        let terminal = self.terminal[stream];
         let buffer = &mut self.partial[index][stream];
         let pending = &mut self.pending[stream];
         buffer.extend_from_slice(data);
         let mut start = 0;
         while let Some(pos) = buffer[start..].iter().position(|b| *b == b'\n') {
-            push_line(pending, name, &buffer[start..start + pos]);
+            push_line(pending, name, &buffer[start..start + pos], terminal);
             start += pos + 1;
         }
         buffer.drain(..start);
         if buffer.len() > MAX_LINE {
-            push_line(pending, name, buffer);
+            push_line(pending, name, buffer, terminal);
             buffer.clear();
         }
         if pending.len() >= FLUSH_AT {
@@ -60,7 +64,13 @@ impl LinePrinter {
         for stream in 0..2 {
             let rest = std::mem::take(&mut self.partial[result.index][stream]);
             if !rest.is_empty() {
-                push_line(&mut self.pending[stream], &self.names[result.index], &rest);
+                let terminal = self.terminal[stream];
+                push_line(
+                    &mut self.pending[stream],
+                    &self.names[result.index],
+                    &rest,
+                    terminal,
+                );
             }
         }
         self.flush();
@@ -83,10 +93,17 @@ impl LinePrinter {
     }
 }
 
-fn push_line(pending: &mut Vec<u8>, name: &str, line: &[u8]) {
+/// `name: line`; for a terminal, the line in its display form: colours kept, every other
+/// escape sequence dropped, controls as symbols (invalid UTF-8 as U+FFFD).
+fn push_line(pending: &mut Vec<u8>, name: &str, line: &[u8], terminal: bool) {
     pending.extend_from_slice(name.as_bytes());
     pending.extend_from_slice(b": ");
-    pending.extend_from_slice(line);
+    if terminal {
+        let text = String::from_utf8_lossy(line);
+        pending.extend_from_slice(vmo_engine::jobs::log::ansi::for_terminal(&text).as_bytes());
+    } else {
+        pending.extend_from_slice(line);
+    }
     pending.push(b'\n');
 }
 
@@ -173,8 +190,9 @@ impl Collected {
 /// failures) the outcome. Borrowed: the output is not copied to be compared.
 type GroupKey<'a> = (&'a [u8], &'a [u8], bool, String);
 
-/// Hosts with identical stdout, stderr and outcome, printed once with all their names.
-pub fn print_grouped(results: &[HostResult], collected: &[Collected]) {
+/// Hosts with identical stdout, stderr and outcome, printed once with all their names;
+/// to a `terminal`, each line in its display form (see [`push_line`]).
+pub fn print_grouped(results: &[HostResult], collected: &[Collected], terminal: bool) {
     let mut groups: BTreeMap<GroupKey<'_>, Vec<&str>> = BTreeMap::new();
     for result in results {
         let c = &collected[result.index];
@@ -195,16 +213,10 @@ pub fn print_grouped(results: &[HostResult], collected: &[Collected]) {
         let header = format!("{} ({})", names.join(","), names.len());
         let rule = "-".repeat(header.len().min(78));
         let _ = writeln!(out, "{rule}\n{header}\n{rule}");
-        let _ = out.write_all(stdout);
-        if !stdout.is_empty() && !stdout.ends_with(b"\n") {
-            let _ = writeln!(out);
-        }
+        write_output(&mut out, stdout, terminal);
         if !stderr.is_empty() {
             let _ = writeln!(out, "[stderr]");
-            let _ = out.write_all(stderr);
-            if !stderr.ends_with(b"\n") {
-                let _ = writeln!(out);
-            }
+            write_output(&mut out, stderr, terminal);
         }
         if truncated {
             let _ = writeln!(
@@ -215,6 +227,22 @@ pub fn print_grouped(results: &[HostResult], collected: &[Collected]) {
         if !status.is_empty() {
             let _ = writeln!(out, "[{status}]");
         }
+    }
+}
+
+/// A host's output, ended by a line break; to a terminal, line by line in display form.
+fn write_output(out: &mut impl Write, output: &[u8], terminal: bool) {
+    if terminal {
+        for line in output.split_inclusive(|b| *b == b'\n') {
+            let line = line.strip_suffix(b"\n").unwrap_or(line);
+            let text = String::from_utf8_lossy(line);
+            let _ = writeln!(out, "{}", vmo_engine::jobs::log::ansi::for_terminal(&text));
+        }
+        return;
+    }
+    let _ = out.write_all(output);
+    if !output.is_empty() && !output.ends_with(b"\n") {
+        let _ = writeln!(out);
     }
 }
 

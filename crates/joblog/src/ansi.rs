@@ -88,6 +88,31 @@ pub struct Style {
 }
 
 impl Style {
+    /// The SGR parameters that set this style after a reset, each with a leading `;`
+    /// (`";1;38;5;208"`); empty for the default style.
+    pub fn sgr(&self) -> String {
+        let mut out = String::new();
+        for (on, code) in [
+            (self.bold, 1),
+            (self.dim, 2),
+            (self.italic, 3),
+            (self.underline, 4),
+            (self.inverse, 7),
+        ] {
+            if on {
+                out.push_str(&format!(";{code}"));
+            }
+        }
+        for (colour, base) in [(self.fg, 38), (self.bg, 48)] {
+            match colour {
+                Some(Colour::Indexed(n)) => out.push_str(&format!(";{base};5;{n}")),
+                Some(Colour::Rgb(r, g, b)) => out.push_str(&format!(";{base};2;{r};{g};{b}")),
+                None => {}
+            }
+        }
+        out
+    }
+
     /// An inline CSS declaration list, `""` for the default style. Inverse swaps foreground
     /// and background; a default colour it moves is written as the CSS variable
     /// `--ansi-fg` or `--ansi-bg` (falling back to light grey on black) so the viewer can
@@ -357,6 +382,32 @@ fn overwritten_spans(line: &str) -> Vec<Span<'static>> {
     spans
 }
 
+/// The line as a terminal may show it (what `vmo` prints to one): its colours, re-encoded
+/// from the parsed styles, and nothing else a terminal would act on. No window title,
+/// clipboard write, cursor move or hidden link; carriage returns and backspaces already
+/// applied; other controls as visible symbols. Borrows when there is nothing to change.
+pub fn for_terminal(line: &str) -> Cow<'_, str> {
+    if !needs_display_care(line) {
+        return Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len() + 8);
+    let mut styled = false;
+    for span in spans(line) {
+        let sgr = span.style.sgr();
+        if !sgr.is_empty() || styled {
+            out.push_str("\x1b[0");
+            out.push_str(&sgr);
+            out.push('m');
+            styled = !sgr.is_empty();
+        }
+        out.push_str(&span.text);
+    }
+    if styled {
+        out.push_str("\x1b[0m");
+    }
+    Cow::Owned(out)
+}
+
 /// The text of the line with every escape sequence removed, for searching and text exports;
 /// other control characters stay (the display form is [`spans`]). Borrows when there is none.
 pub fn strip(line: &str) -> Cow<'_, str> {
@@ -484,6 +535,25 @@ fn skip(bytes: &[u8], from: usize, range: std::ops::RangeInclusive<u8>) -> usize
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn what_a_terminal_is_given_keeps_colours_and_nothing_else() {
+        assert!(matches!(for_terminal("plain text"), Cow::Borrowed(_)));
+        let hostile = "\x1b]0;owned\x07\x1b]52;c;cm0gLXJmIH4=\x07\x1b[31mred\x1b[0m \
+                       \x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\ bell\x07 \x1b[2Jnul\0";
+        let shown = for_terminal(hostile);
+        assert_eq!(
+            shown, "\x1b[0;38;5;1mred\x1b[0m link bell\u{2407} nul\u{2400}",
+            "{shown:?}"
+        );
+        // Carriage returns already applied: the host name before the line stays.
+        assert_eq!(for_terminal("50%\r100%"), "100%");
+        assert_eq!(
+            for_terminal("\x1b[1;48;2;1;2;3mX"),
+            "\x1b[0;1;48;2;1;2;3mX\x1b[0m"
+        );
+    }
+
     use super::*;
 
     fn span(style: Style, text: &str) -> Span<'_> {
