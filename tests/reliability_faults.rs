@@ -100,7 +100,8 @@ impl Ctx {
 
     fn import(&self, fleet: &Fleet) {
         let config = fleet.ssh_config().to_str().unwrap();
-        self.run(&["vm", "import-ssh-config", config]).assert_code(0);
+        self.run(&["vm", "import-ssh-config", config])
+            .assert_code(0);
     }
 
     fn path(&self) -> &Path {
@@ -409,7 +410,14 @@ async fn engine_for(fleet: &Fleet, known_hosts: &Path, data: &Path) -> (Engine, 
         .unwrap();
     let mut vms = Vec::new();
     for host in fleet.hosts() {
-        vms.push(engine.inventory().find_by_name(host.name()).await.unwrap().id);
+        vms.push(
+            engine
+                .inventory()
+                .find_by_name(host.name())
+                .await
+                .unwrap()
+                .id,
+        );
     }
     (engine, vms)
 }
@@ -483,7 +491,11 @@ async fn wait_for_pid(file: &Path) -> u32 {
                 }
             }
         }
-        assert!(Instant::now() < deadline, "{} never written", file.display());
+        assert!(
+            Instant::now() < deadline,
+            "{} never written",
+            file.display()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -528,11 +540,7 @@ async fn sshd_killed_mid_job_fails_that_host_alone_and_the_pool_reconnects_once_
     let host1 = &detail.hosts[1];
     assert_eq!(host1.state, HostState::Failed, "{host1:?}");
     assert_eq!(host1.error_kind.as_deref(), Some("protocol"), "{host1:?}");
-    assert_eq!(
-        host1.error.as_deref(),
-        Some(LOST),
-        "{host1:?}"
-    );
+    assert_eq!(host1.error.as_deref(), Some(LOST), "{host1:?}");
     for other in [0, 2] {
         assert_eq!(detail.hosts[other].state, HostState::Succeeded);
         let lines = host_lines(&engine, job.id, other as u32).await;
@@ -653,7 +661,11 @@ async fn a_connection_reset_during_output_keeps_what_came_and_the_next_job_recon
          if [ $((i % 50)) -eq 0 ]; then sleep 0.05; fi; done",
         pid_file.display()
     );
-    let job = engine.jobs().submit(spec(&command, &[vm.id])).await.unwrap();
+    let job = engine
+        .jobs()
+        .submit(spec(&command, &[vm.id]))
+        .await
+        .unwrap();
     let remote = wait_for_pid(&pid_file).await;
     let before = wait_for_lines(&engine, job.id, 0, 500).await.len();
     proxy.reset_all();
@@ -663,11 +675,7 @@ async fn a_connection_reset_during_output_keeps_what_came_and_the_next_job_recon
     let host = &detail.hosts[0];
     eprintln!("reset after {before}+ lines; ended {took:.2?} later: {host:?}");
     assert_eq!(host.state, HostState::Failed, "{host:?}");
-    assert_eq!(
-        host.error.as_deref(),
-        Some(LOST),
-        "{host:?}"
-    );
+    assert_eq!(host.error.as_deref(), Some(LOST), "{host:?}");
     assert!(took < Duration::from_secs(5), "noticed after {took:?}");
     let lines = host_lines(&engine, job.id, 0).await;
     assert!(lines.len() >= before, "{} < {before}", lines.len());
@@ -740,10 +748,7 @@ fn vmo_killed_while_twenty_hosts_stream_keeps_an_exact_prefix_of_each() {
         assert_eq!(host["state"], "interrupted", "{host}");
     }
     assert_exact_prefixes(&fleet, &records, &ctx.logged_lines(1), &before);
-    assert_eq!(
-        integrity(&ctx.data_dir().join("inventory.sqlite3")),
-        "ok"
-    );
+    assert_eq!(integrity(&ctx.data_dir().join("inventory.sqlite3")), "ok");
 
     let next = ctx.run(&["exec", "--all", "--", "echo next"]);
     next.assert_code(0);
@@ -803,7 +808,10 @@ fn the_app_killed_while_twenty_hosts_stream_keeps_an_exact_prefix_of_each() {
     // The window went with it; the WebDriver session ends (nothing left to quit).
     let ended = Instant::now();
     drop(s);
-    eprintln!("WebDriver session of the killed app ended in {:.2?}", ended.elapsed());
+    eprintln!(
+        "WebDriver session of the killed app ended in {:.2?}",
+        ended.elapsed()
+    );
 
     let job = ctx.job(1);
     assert_eq!(job["job"]["state"], "interrupted", "{job}");
@@ -830,7 +838,11 @@ fn the_app_killed_while_twenty_hosts_stream_keeps_an_exact_prefix_of_each() {
 /// Runs `mount ARGS` (root); panics on failure.
 fn mount(args: &[&str], dir: &Path) {
     let status = Command::new("mount").args(args).arg(dir).status().unwrap();
-    assert!(status.success(), "mount {args:?} {} (needs root)", dir.display());
+    assert!(
+        status.success(),
+        "mount {args:?} {} (needs root)",
+        dir.display()
+    );
 }
 
 /// A read-only view of a directory (a read-only bind mount over itself), undone on drop.
@@ -912,10 +924,7 @@ fn a_full_disk_at_start_is_explained_and_nothing_recorded_is_lost() {
          try again\n",
         data.display()
     );
-    for args in [
-        &["job", "list"][..],
-        &["exec", "--all", "--", "echo never"],
-    ] {
+    for args in [&["job", "list"][..], &["exec", "--all", "--", "echo never"]] {
         let out = ctx.run(args);
         out.assert_code(2);
         assert_eq!(out.stderr, expected, "{args:?}\n{out}");
@@ -925,10 +934,137 @@ fn a_full_disk_at_start_is_explained_and_nothing_recorded_is_lost() {
     let logs = ctx.run(&["job", "logs", "1"]);
     let all: String = (1..=50).map(|i| format!("host0: {i}\n")).collect();
     assert_eq!(logs.stdout, all, "{logs}");
-    ctx.run(&["exec", "--all", "--", "echo room"]).assert_code(0);
+    ctx.run(&["exec", "--all", "--", "echo room"])
+        .assert_code(0);
     assert_eq!(ctx.job(2)["job"]["state"], "succeeded");
     assert_eq!(integrity(&data.join("inventory.sqlite3")), "ok");
     drop(disk);
+}
+
+/// Another program holds the database for writing (an open transaction) for `held`.
+fn hold_database_for(file: &Path, held: Duration) {
+    use sqlx::{ConnectOptions, Connection};
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(file)
+            .connect()
+            .await
+            .unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE vms SET notes = 'held'")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        // The fault itself: how long the other program keeps it.
+        tokio::time::sleep(held).await;
+        sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+    });
+}
+
+/// Another program holds the database while a job streams. A hold shorter than the busy
+/// timeout (5 s) costs nothing: the writer waits, and the runs wait on it. A longer one
+/// costs that batch of output, said in words (who held what, for how long, and that the
+/// commands went on), and the job does not succeed; the job before is intact and the next
+/// one is recorded in full. (Held before a command starts: see `cli.rs` at the top.)
+#[test]
+fn a_database_held_during_a_job_delays_it_or_says_what_was_lost() {
+    let fleet = Fleet::start(2);
+    let ctx = Ctx::with_fleet(&fleet);
+    let file = ctx.data_dir().join("inventory.sqlite3");
+    let stream =
+        |lines: u32| format!("for i in $(seq 1 {lines}); do echo \"line $i\"; sleep 0.05; done");
+    let numbered =
+        |lines: u32| -> Vec<String> { (1..=lines).map(|i| format!("line {i}")).collect() };
+    let start = |id: i64, lines: u32| {
+        let exec = ctx
+            .command(&["exec", "--all", "--", &stream(lines)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        assert!(
+            wait_until(Duration::from_secs(30), || all_have(
+                &fleet,
+                &ctx.logged_lines(id),
+                10
+            )),
+            "job {id} never streamed"
+        );
+        exec
+    };
+    let finish = |mut exec: Child| -> (Option<i32>, String) {
+        let stderr = reader(exec.stderr.take().unwrap());
+        let status = exec.wait().unwrap();
+        (status.code(), stderr.join().unwrap())
+    };
+
+    // Held for 2 s mid-job: nothing lost.
+    let exec = start(1, 80);
+    hold_database_for(&file, Duration::from_secs(2));
+    let (code, stderr) = finish(exec);
+    assert_eq!(code, Some(0), "{stderr}");
+    let job1 = ctx.logged_lines(1);
+    for host in ["host0", "host1"] {
+        assert_eq!(job1[host], numbered(80), "{host}");
+    }
+
+    // Held for 7 s: a batch is lost, and said so.
+    let exec = start(2, 200);
+    hold_database_for(&file, Duration::from_secs(7));
+    let (code, stderr) = finish(exec);
+    eprintln!("{stderr}");
+    assert_eq!(code, Some(1), "{stderr}");
+    let said = stderr
+        .lines()
+        .find(|l| l.starts_with("vmo: job #2: "))
+        .unwrap_or_else(|| panic!("no word of the loss:\n{stderr}"));
+    let expected_end = format!(
+        " was not recorded: another program held the database {} for more than 5 s. The \
+         remote commands were not stopped for it.",
+        file.display()
+    );
+    assert!(said.ends_with(&expected_end), "{said}");
+    assert!(
+        said.contains(" of output from 1 host ") || said.contains(" of output from 2 hosts "),
+        "{said}"
+    );
+    let job2 = ctx.job(2);
+    assert_eq!(job2["job"]["state"], "failed", "{job2}");
+    for host in job2["hosts"].as_array().unwrap() {
+        assert_eq!(host["state"], "succeeded", "{host}");
+    }
+    // What was recorded is in order, with the lost batch as one gap at most per host.
+    for (host, lines) in ctx.logged_lines(2) {
+        let numbers: Vec<u32> = lines
+            .iter()
+            .map(|l| l.trim_start_matches("line ").parse().unwrap())
+            .collect();
+        assert!(
+            numbers.windows(2).all(|w| w[0] < w[1]),
+            "{host}: {numbers:?}"
+        );
+        let gaps = numbers.windows(2).filter(|w| w[1] != w[0] + 1).count();
+        assert!(gaps <= 1, "{host}: {numbers:?}");
+        assert_eq!(numbers.first(), Some(&1), "{host}");
+        assert_eq!(
+            numbers.last(),
+            Some(&200),
+            "{host}: recorded again after the hold"
+        );
+    }
+
+    // The job before is intact, and the next is recorded in full.
+    assert_eq!(ctx.logged_lines(1), job1);
+    ctx.run(&["exec", "--all", "--", "seq 1 100"])
+        .assert_code(0);
+    let job3 = ctx.logged_lines(3);
+    let all: Vec<String> = (1..=100).map(|i| i.to_string()).collect();
+    assert_eq!(job3["host0"], all);
+    assert_eq!(integrity(&file), "ok");
 }
 
 // --- 5. the keyring: missing, locked ------------------------------------------------------

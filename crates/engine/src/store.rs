@@ -9,6 +9,9 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
+/// How long a statement waits for another program's lock before it is refused.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
@@ -117,7 +120,7 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5))
+            .busy_timeout(BUSY_TIMEOUT)
             // Job output is big blobs: 64 KiB pages halve the CPU of recording it (fewer
             // overflow pages to chain and checkpoint). Takes effect for new databases only.
             .page_size(65536)

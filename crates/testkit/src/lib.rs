@@ -1260,11 +1260,7 @@ impl PrivateKeyring {
         .expect("dbus-daemon printed its address");
         let address = address.trim().to_string();
         assert!(!address.is_empty(), "dbus-daemon printed no address");
-        let keyring = Self {
-            bus,
-            address,
-            dir,
-        };
+        let keyring = Self { bus, address, dir };
         keyring.start_daemon();
         keyring
     }

@@ -63,7 +63,10 @@ mod tests {
 
     #[test]
     fn a_killed_process_not_yet_reaped_is_not_alive() {
-        let mut child = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap();
         let owner = format!("{}:{}", child.id(), start_time(child.id()).unwrap());
         assert!(is_alive(&owner));
         child.kill().unwrap();

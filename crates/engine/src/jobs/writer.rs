@@ -335,8 +335,17 @@ async fn commit(
         Err(e) => {
             let cause = match e.code {
                 crate::ErrorCode::DiskFull => {
-                    format!("the disk holding {} is full", data_dir.display())
+                    format!(
+                        "the disk holding {} is full (free some space before the next run)",
+                        data_dir.display()
+                    )
                 }
+                // Not "try again": the output is gone, the job goes on.
+                crate::ErrorCode::DatabaseLocked => format!(
+                    "another program held the database {} for more than {} s",
+                    store.pool().connect_options().get_filename().display(),
+                    crate::store::BUSY_TIMEOUT.as_secs()
+                ),
                 _ => format!("cannot write to {}: {e}", data_dir.display()),
             };
             record_losses(&tally, &cause, pending, events);
