@@ -13,7 +13,10 @@
 //! - A read-only data directory and a full disk at start-up: one clear line each, the
 //!   earlier job intact, and everything works again once writable / freed.
 //! - No Secret Service, and a locked keyring: a password VM fails naming the keyring,
-//!   while an agent VM and an unencrypted-key VM still run; unlocked, all three run.
+//!   while an agent VM and an unencrypted-key VM still run; unlocked, all three run. An
+//!   unlock prompt nobody answers costs the password VM 20 s, and `vmo` still exits.
+//! - A database held by another program during a job: briefly, nothing is lost; past the
+//!   busy timeout, the lost batch is said in words and the job does not succeed.
 //!
 //! Covered elsewhere and not repeated here:
 //! - a host frozen mid-job (its timeout fires, the others finish):
@@ -56,6 +59,10 @@ const RUN_LIMIT: Duration = Duration::from_secs(60);
 
 /// How a host whose connection broke mid-run ends (kind `protocol`).
 const LOST: &str = "the connection was lost mid-run (the host went away or the network dropped it)";
+
+/// Held while this process's `DBUS_SESSION_BUS_ADDRESS` is changed, and while a program
+/// that keeps the bus it inherits (tauri-driver, and so the app) is started.
+static BUS_ENV: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Lines every streaming host must have in the database before the kill: enough that a
 /// lost or reordered batch shows.
@@ -776,13 +783,18 @@ fn the_app_killed_while_twenty_hosts_stream_keeps_an_exact_prefix_of_each() {
     let records = ctx.path().join("records");
     std::fs::create_dir(&records).unwrap();
 
-    let driver = Driver::start(
-        Path::new(APP),
-        &[
-            ("VMO_DATA_DIR", data.path()),
-            ("VMO_KNOWN_HOSTS", fleet.known_hosts()),
-        ],
-    );
+    let driver = {
+        // The app inherits the driver's environment: the test session's bus, not a
+        // keyring test's private one.
+        let _env = BUS_ENV.lock().unwrap_or_else(|e| e.into_inner());
+        Driver::start(
+            Path::new(APP),
+            &[
+                ("VMO_DATA_DIR", data.path()),
+                ("VMO_KNOWN_HOSTS", fleet.known_hosts()),
+            ],
+        )
+    };
     let s = driver.session();
     s.click("#nav-vms");
     s.click("#vm-row-host0 button[title='Run on host0']");
@@ -1071,8 +1083,9 @@ fn a_database_held_during_a_job_delays_it_or_says_what_was_lost() {
 
 /// Stores `secret` in the private keyring, as the app does when a user types a password.
 /// The keyring crate finds the bus through the environment only, so it is pointed there
-/// for the call and put back at once.
+/// for the call and put back at once, while no app is being started ([`BUS_ENV`]).
 fn store_in_keyring(keyring: &PrivateKeyring, secret: &SecretRef, value: &str) {
+    let _env = BUS_ENV.lock().unwrap_or_else(|e| e.into_inner());
     let before = std::env::var_os("DBUS_SESSION_BUS_ADDRESS");
     std::env::set_var("DBUS_SESSION_BUS_ADDRESS", keyring.address());
     let stored = KeyringSecrets::new(vmo_engine::ssh::KEYRING_SERVICE).set(secret, value);
@@ -1115,7 +1128,7 @@ fn without_a_usable_keyring_a_password_vm_says_so_and_key_logins_still_run() {
             engine.inventory().create(draft).await.unwrap();
         }
     });
-    let keyring = PrivateKeyring::start();
+    let keyring = PrivateKeyring::without_prompts();
     let secret = SecretRef::Password {
         user: user.clone(),
         host: "127.0.0.1".into(),
@@ -1176,4 +1189,68 @@ fn without_a_usable_keyring_a_password_vm_says_so_and_key_logins_still_run() {
         assert!(vms.stdout.contains(name), "{vms}");
     }
     drop(agent);
+}
+
+/// A locked keyring whose unlock prompt shows on the desktop and nobody answers: the
+/// password VM is given up after the secret store's patience (20 s) naming the keyring,
+/// the key VM has run meanwhile, and `vmo` exits (before the fix it hung for good after
+/// printing, waiting on the blocked keyring call).
+#[test]
+fn a_keyring_prompt_nobody_answers_fails_the_password_vm_and_vmo_still_exits() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "run under xvfb-run: the unlock prompt needs a display to wait on"
+    );
+    let fleet = Fleet::builder().hosts(2).password_user(true).start();
+    let (user, password) = fleet.password_user().expect("root, for the password user");
+    let ctx = Ctx::new();
+    std::fs::copy(fleet.known_hosts(), ctx.known_hosts()).unwrap();
+    let port = fleet.hosts()[0].port();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let engine = Engine::open(Paths::new(ctx.data_dir())).await.unwrap();
+        for (name, port, user, auth, key_file) in [
+            ("pw", port, user.clone(), AuthMethod::Password, None),
+            (
+                "key",
+                fleet.hosts()[1].port(),
+                fleet.user(),
+                AuthMethod::KeyFile,
+                Some(fleet.client_key().display().to_string()),
+            ),
+        ] {
+            let draft = VmDraft {
+                name: name.into(),
+                host: "127.0.0.1".into(),
+                port,
+                user,
+                auth,
+                key_file,
+                ..VmDraft::default()
+            };
+            engine.inventory().create(draft).await.unwrap();
+        }
+    });
+    let keyring = PrivateKeyring::start();
+    let secret = SecretRef::Password {
+        user: user.clone(),
+        host: "127.0.0.1".into(),
+        port,
+    };
+    store_in_keyring(&keyring, &secret, &password);
+    keyring.lock();
+
+    let mut cmd = ctx.command(&["exec", "--all", "--", "echo ran"]);
+    cmd.env("DBUS_SESSION_BUS_ADDRESS", keyring.address());
+    let out = run(&mut cmd);
+    out.assert_code(1);
+    assert_eq!(out.stdout, "key: ran\n", "{out}");
+    let expected = format!(
+        "pw: [keyring: cannot read the password for {user}@127.0.0.1:{port}: the OS keyring \
+         did not answer within 20 s; unlock it and try again]"
+    );
+    assert!(out.stderr.lines().any(|l| l == expected), "{out}");
+    assert!(
+        out.elapsed >= Duration::from_secs(20) && out.elapsed < Duration::from_secs(30),
+        "{out}"
+    );
 }

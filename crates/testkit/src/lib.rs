@@ -1238,18 +1238,31 @@ pub struct PrivateKeyring {
 }
 
 impl PrivateKeyring {
+    /// A keyring whose services share the test's display (`DISPLAY`, e.g. Xvfb): an
+    /// unlock prompt shows there and waits for an answer that never comes, as on a desktop
+    /// nobody watches.
     pub fn start() -> Self {
+        Self::start_with(true)
+    }
+
+    /// A keyring that cannot prompt: services started on its bus get no display, so an
+    /// unlock prompt (gcr-prompter) fails at once, as on a machine without a desktop.
+    pub fn without_prompts() -> Self {
+        Self::start_with(false)
+    }
+
+    fn start_with(prompts: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            // Services it starts get no display: an unlock prompt (gcr-prompter) then fails
-            // at once instead of waiting on the test's Xvfb for a click that never comes.
-            .env_remove("DISPLAY")
-            .env_remove("WAYLAND_DISPLAY")
+        let mut bus = Command::new("dbus-daemon");
+        bus.args(["--session", "--nofork", "--print-address=1"])
             // A keyring daemon the bus starts on demand keeps its files here too.
             .env("XDG_DATA_HOME", dir.path())
             .env("XDG_RUNTIME_DIR", dir.path())
-            .stdout(Stdio::piped())
+            .stdout(Stdio::piped());
+        if !prompts {
+            bus.env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY");
+        }
+        let mut bus = bus
             .spawn()
             .expect("dbus-daemon (Debian package dbus) is needed");
         let mut address = String::new();
