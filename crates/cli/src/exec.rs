@@ -215,11 +215,10 @@ pub async fn run_job(
     let lost = job
         .as_ref()
         .and_then(|j| Some((j.id, j.record_error.clone()?)));
+    // The cause says what to do (a full disk, a program holding the database): no advice
+    // of our own that could be the wrong one.
     if let Some((id, lost)) = &lost {
-        eprintln!(
-            "vmo: job {id}: {lost}. The remote commands were not stopped for it; \
-             free some space before the next run."
-        );
+        eprintln!("vmo: job {id}: {lost}. The remote commands were not stopped for it.");
     }
     Ok(if failed == 0 && lost.is_none() {
         ExitCode::SUCCESS

@@ -41,13 +41,17 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(run(cli)) {
+    let code = match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("vmo: {err:#}");
             ExitCode::from(2)
         }
-    }
+    };
+    // Dropping the runtime would wait for every blocking task, and a keyring call stuck
+    // on an unlock prompt nobody answers never returns: vmo would hang after its answer.
+    runtime.shutdown_background();
+    code
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -27,6 +27,8 @@ pub enum ErrorCode {
     Io,
     /// The disk holding the data directory is full.
     DiskFull,
+    /// The data directory takes no writes (a read-only mount, or no permission).
+    ReadOnly,
     /// An SSH connection or run failed (the SSH error's own kind says how).
     Ssh,
 }
@@ -43,6 +45,7 @@ impl ErrorCode {
             Self::DatabaseLocked => "database_locked",
             Self::Io => "io",
             Self::DiskFull => "disk_full",
+            Self::ReadOnly => "read_only",
             Self::Ssh => "ssh",
         }
     }

@@ -9,6 +9,9 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
+/// How long a statement waits for another program's lock before it is refused.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
@@ -65,6 +68,39 @@ macro_rules! select_vms {
     };
 }
 
+/// Why the data directory holding `file` takes no write, in the user's words; `None` when
+/// it does. Asked before opening: on a read-only or full disk SQLite either opens the file
+/// read-only without a word (and the first write, or the run locks beside it, fail later
+/// with an OS error) or says only "unable to open database file" (code 14) or "disk I/O
+/// error" (code 4874: its shared-memory file could not grow). A small file written and
+/// removed tells which, and costs a few microseconds per start.
+fn unwritable(file: &Path) -> Option<EngineError> {
+    let dir = file.parent()?;
+    let probe = dir.join(format!(".vmo-write-probe-{}", std::process::id()));
+    let written = std::fs::write(&probe, b"probe");
+    let _ = std::fs::remove_file(&probe);
+    let err = written.err()?;
+    match err.kind() {
+        std::io::ErrorKind::StorageFull => Some(EngineError::new(
+            ErrorCode::DiskFull,
+            format!(
+                "the disk holding {} is full; free some space and try again",
+                dir.display()
+            ),
+        )),
+        std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied => {
+            Some(EngineError::new(
+                ErrorCode::ReadOnly,
+                format!(
+                    "the data directory {} is read-only; make it writable and try again",
+                    dir.display()
+                ),
+            ))
+        }
+        _ => None,
+    }
+}
+
 impl Store {
     pub async fn open(file: &Path) -> Result<Self, EngineError> {
         if let Some(dir) = file.parent() {
@@ -75,13 +111,16 @@ impl Store {
                 )
             })?;
         }
+        if let Some(err) = unwritable(file) {
+            return Err(err);
+        }
         let options = SqliteConnectOptions::new()
             .filename(file)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5))
+            .busy_timeout(BUSY_TIMEOUT)
             // Job output is big blobs: 64 KiB pages halve the CPU of recording it (fewer
             // overflow pages to chain and checkpoint). Takes effect for new databases only.
             .page_size(65536)

@@ -3,7 +3,7 @@
 
 use super::error::{SshError, SshErrorKind};
 use super::host_keys::{describe, HostKeys};
-use super::secrets::{SecretRef, Secrets};
+use super::secrets::{SecretRef, Secrets, StoreUnavailable};
 use super::target::{expand_home, AuthMethod, Target};
 use russh::client::{self, Handle};
 use russh::keys::agent::client::AgentClient;
@@ -297,13 +297,17 @@ impl Connector {
                     host: target.host.clone(),
                     port: target.port,
                 };
-                let password = self.secret(&secret).await.ok_or_else(|| {
-                    SshError::new(
-                        SshErrorKind::AuthFailed,
-                        format!("no password is stored for {who}"),
-                    )
-                    .needing(secret.clone())
-                })?;
+                let password = self
+                    .secret(&secret)
+                    .await
+                    .map_err(|why| keyring_error(format!("the password for {who}"), why))?
+                    .ok_or_else(|| {
+                        SshError::new(
+                            SshErrorKind::AuthFailed,
+                            format!("no password is stored for {who}"),
+                        )
+                        .needing(secret.clone())
+                    })?;
                 let result = handle
                     .authenticate_password(target.user.clone(), password)
                     .await
@@ -371,13 +375,19 @@ impl Connector {
                 let secret = SecretRef::Passphrase {
                     key_file: path.to_path_buf(),
                 };
-                let passphrase = self.secret(&secret).await.ok_or_else(|| {
-                    fail(format!(
-                        "key {} is encrypted and no passphrase is stored for it",
-                        path.display()
-                    ))
-                    .needing(secret.clone())
-                })?;
+                let passphrase = self
+                    .secret(&secret)
+                    .await
+                    .map_err(|why| {
+                        keyring_error(format!("the passphrase of key {}", path.display()), why)
+                    })?
+                    .ok_or_else(|| {
+                        fail(format!(
+                            "key {} is encrypted and no passphrase is stored for it",
+                            path.display()
+                        ))
+                        .needing(secret.clone())
+                    })?;
                 russh::keys::load_secret_key(path, Some(&passphrase)).map_err(|_| {
                     fail(format!(
                         "the stored passphrase does not open key {}",
@@ -394,15 +404,15 @@ impl Connector {
     }
 
     /// Asks the secret store off the executor (a keyring call is blocking D-Bus traffic).
-    async fn secret(&self, secret: &SecretRef) -> Option<String> {
+    /// `Ok(None)`: none is stored; `Err`: the store could not say (missing, locked, silent).
+    async fn secret(&self, secret: &SecretRef) -> Result<Option<String>, StoreUnavailable> {
         let (store, secret) = (self.secrets.clone(), secret.clone());
-        let lookup = tokio::task::spawn_blocking(move || store.get(&secret));
+        let lookup = tokio::task::spawn_blocking(move || store.lookup(&secret));
         match tokio::time::timeout(super::SECRET_STORE_TIMEOUT, lookup).await {
-            Ok(found) => found.ok().flatten(),
-            Err(_) => {
-                tracing::warn!("the secret store did not answer in time");
-                None
-            }
+            Ok(Ok(found)) => found,
+            Ok(Err(_)) => Err(StoreUnavailable::Unreachable),
+            // An unlock prompt nobody answers: the call stays blocked on its own thread.
+            Err(_) => Err(StoreUnavailable::NoAnswer),
         }
     }
 
@@ -469,6 +479,15 @@ impl Connector {
         }
         Ok(false)
     }
+}
+
+/// The secret store could not say whether `what` is stored: the keyring's fault, not the
+/// server's, and asking the user to type it would not help (it could not be kept either).
+fn keyring_error(what: String, why: StoreUnavailable) -> SshError {
+    SshError::new(
+        SshErrorKind::Keyring,
+        format!("cannot read {what}: {}", why.explain()),
+    )
 }
 
 fn protocol(err: russh::Error, who: &str) -> SshError {

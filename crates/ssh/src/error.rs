@@ -26,6 +26,9 @@ pub enum SshErrorKind {
     KeyFile,
     /// The ssh-agent could not be reached or used.
     Agent,
+    /// The OS keyring (Secret Service) holding a password or passphrase is missing, locked
+    /// or silent.
+    Keyring,
     /// The SSH conversation itself failed (protocol error, connection lost).
     Protocol,
     /// A jump host, or the VM it names, could not be resolved.
@@ -47,6 +50,7 @@ impl SshErrorKind {
             Self::AuthFailed => "auth_failed",
             Self::KeyFile => "key_file",
             Self::Agent => "agent",
+            Self::Keyring => "keyring",
             Self::Protocol => "protocol",
             Self::Config => "config",
             Self::Outdated => "outdated",

@@ -83,16 +83,26 @@ pub async fn run(
     let mut channel = opened.map_err(|e| fail(format!("cannot open a session on {who}: {e}")))?;
     let run_id = next_run_id();
     let mut status: Option<RunEnd> = None;
+    let mut lost = false;
     let stop = tokio::select! {
         sent = channel.exec(true, wrap(command, &run_id)) => {
             sent.map_err(|e| fail(format!("cannot start the command on {who}: {e}")))?;
-            follow(&mut channel, output, cancel, deadline, &mut status).await
+            follow(&mut channel, output, cancel, deadline, &mut status, &mut lost).await
         }
         // The command may have started: stop it as any other.
         () = cancel.cancelled() => Some(RunEnd::Cancelled),
         () = until(deadline) => Some(RunEnd::TimedOut),
     };
     let end = match stop {
+        // The connection died under the command (sshd killed, connection reset): say so,
+        // rather than blame the server for a channel closed without an exit status.
+        None if lost && status.is_none() => {
+            return Err(fail(
+                "the connection was lost mid-run (the host went away or the network \
+                 dropped it)"
+                    .into(),
+            ))
+        }
         None => status.unwrap_or(RunEnd::Closed),
         Some(reason) => {
             stop_remote(connection.clone(), channel, run_id).await;
@@ -103,13 +113,15 @@ pub async fn run(
 }
 
 /// Passes the command's output on until its channel closes (None; `status` holds how it
-/// ended, if the server said) or it must be stopped (why).
+/// ended, if the server said; `lost` that the connection went without a close) or it
+/// must be stopped (why).
 async fn follow(
     channel: &mut russh::Channel<russh::client::Msg>,
     output: &mpsc::Sender<Output>,
     cancel: &CancellationToken,
     deadline: Option<tokio::time::Instant>,
     status: &mut Option<RunEnd>,
+    lost: &mut bool,
 ) -> Option<RunEnd> {
     loop {
         let msg = tokio::select! {
@@ -118,7 +130,12 @@ async fn follow(
             () = until(deadline) => return Some(RunEnd::TimedOut),
         };
         let delivered = match msg {
-            None | Some(ChannelMsg::Close) => return None,
+            Some(ChannelMsg::Close) => return None,
+            // The session is gone without closing the channel: the connection broke.
+            None => {
+                *lost = true;
+                return None;
+            }
             Some(ChannelMsg::Data { data }) => output.send(Output::Stdout(data)).await.is_ok(),
             Some(ChannelMsg::ExtendedData { data, ext: 1 }) => {
                 output.send(Output::Stderr(data)).await.is_ok()

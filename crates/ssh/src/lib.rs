@@ -22,7 +22,7 @@ pub use host_keys::{ChangedKey, HostKeyVerdict, HostKeys};
 pub use key_scan::{KeyScan, KeyStatus, SCAN_CONCURRENCY};
 pub use known_hosts::KnownHostsLine;
 pub use pool::SshPool;
-pub use secrets::{KeyringSecrets, MemorySecrets, NoSecrets, SecretRef, Secrets};
+pub use secrets::{KeyringSecrets, MemorySecrets, NoSecrets, SecretRef, Secrets, StoreUnavailable};
 pub use target::{expand_home, user_or_local, AuthMethod, Target};
 
 use serde::Serialize;

@@ -44,6 +44,40 @@ impl SecretRef {
 pub trait Secrets: Send + Sync {
     fn get(&self, secret: &SecretRef) -> Option<String>;
     fn set(&self, secret: &SecretRef, value: &str) -> Result<(), String>;
+
+    /// Like [`Secrets::get`], but tells "none is stored" (`Ok(None)`) from "the store
+    /// cannot say" (`Err`, why in the user's words): asking the user to type a password
+    /// that is stored in a locked keyring would be the wrong question.
+    fn lookup(&self, secret: &SecretRef) -> Result<Option<String>, StoreUnavailable> {
+        Ok(self.get(secret))
+    }
+}
+
+/// Why a secret store could not answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreUnavailable {
+    /// No Secret Service answers (none runs, or no session bus).
+    Unreachable,
+    /// The keyring is locked, and unlocking it was refused or failed.
+    Locked,
+    /// It did not answer in time (typically an unlock prompt nobody answers).
+    NoAnswer,
+}
+
+impl StoreUnavailable {
+    /// What is wrong and what to do, as the end of a sentence about the secret.
+    pub fn explain(self) -> String {
+        match self {
+            Self::Unreachable => "the OS keyring (Secret Service) cannot be reached; start it \
+                                  (GNOME Keyring, KWallet or KeePassXC) and try again"
+                .to_string(),
+            Self::Locked => "the OS keyring is locked; unlock it and try again".to_string(),
+            Self::NoAnswer => format!(
+                "the OS keyring did not answer within {} s; unlock it and try again",
+                super::SECRET_STORE_TIMEOUT.as_secs()
+            ),
+        }
+    }
 }
 
 /// Holds nothing: password and encrypted-key logins fail with a clear message.
@@ -114,15 +148,21 @@ impl KeyringSecrets {
 
 impl Secrets for KeyringSecrets {
     fn get(&self, secret: &SecretRef) -> Option<String> {
-        match self
-            .entry(secret)
-            .and_then(|e| e.get_password().map_err(|e| e.to_string()))
-        {
-            Ok(value) => Some(value),
+        self.lookup(secret).ok().flatten()
+    }
+
+    fn lookup(&self, secret: &SecretRef) -> Result<Option<String>, StoreUnavailable> {
+        let entry = keyring::Entry::new(&self.service, &secret.account());
+        match entry.and_then(|e| e.get_password()) {
+            Ok(value) => Ok(Some(value)),
+            Err(keyring::Error::NoEntry) => Ok(None),
             Err(err) => {
                 // Not the secret itself: only which one, and why it is unavailable.
                 tracing::debug!(account = %secret.account(), "no secret from the keyring: {err}");
-                None
+                Err(match err {
+                    keyring::Error::NoStorageAccess(_) => StoreUnavailable::Locked,
+                    _ => StoreUnavailable::Unreachable,
+                })
             }
         }
     }

@@ -1234,15 +1234,35 @@ fn ensure_password_user() {
 pub struct PrivateKeyring {
     bus: Child,
     address: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl PrivateKeyring {
+    /// A keyring whose services share the test's display (`DISPLAY`, e.g. Xvfb): an
+    /// unlock prompt shows there and waits for an answer that never comes, as on a desktop
+    /// nobody watches.
     pub fn start() -> Self {
+        Self::start_with(true)
+    }
+
+    /// A keyring that cannot prompt: services started on its bus get no display, so an
+    /// unlock prompt (gcr-prompter) fails at once, as on a machine without a desktop.
+    pub fn without_prompts() -> Self {
+        Self::start_with(false)
+    }
+
+    fn start_with(prompts: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .stdout(Stdio::piped())
+        let mut bus = Command::new("dbus-daemon");
+        bus.args(["--session", "--nofork", "--print-address=1"])
+            // A keyring daemon the bus starts on demand keeps its files here too.
+            .env("XDG_DATA_HOME", dir.path())
+            .env("XDG_RUNTIME_DIR", dir.path())
+            .stdout(Stdio::piped());
+        if !prompts {
+            bus.env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY");
+        }
+        let mut bus = bus
             .spawn()
             .expect("dbus-daemon (Debian package dbus) is needed");
         let mut address = String::new();
@@ -1253,27 +1273,101 @@ impl PrivateKeyring {
         .expect("dbus-daemon printed its address");
         let address = address.trim().to_string();
         assert!(!address.is_empty(), "dbus-daemon printed no address");
+        let keyring = Self { bus, address, dir };
+        keyring.start_daemon();
+        keyring
+    }
+
+    /// Unlocks the login keyring as the next desktop login does: its daemon is stopped and
+    /// started again with the keyring's password, on the same files, so what was stored
+    /// is still there. (A running gnome-keyring-daemon takes an unlock only through a
+    /// prompt, which cannot show here.)
+    pub fn unlock(&self) {
+        if let Some(pid) = self.daemon_pid() {
+            send_signal("TERM", &[pid]);
+            let deadline = Instant::now() + READY_TIMEOUT;
+            while self.daemon_pid() == Some(pid) {
+                assert!(Instant::now() < deadline, "the keyring daemon did not stop");
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
+        self.start_daemon();
+    }
+
+    /// The process that serves the Secret Service on this bus, if one does.
+    fn daemon_pid(&self) -> Option<u32> {
+        let out = Command::new("dbus-send")
+            .arg(format!("--bus={}", self.address))
+            .args([
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/",
+                "org.freedesktop.DBus.GetConnectionUnixProcessID",
+                "string:org.freedesktop.secrets",
+            ])
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        // "   uint32 12345"
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .skip_while(|word| *word != "uint32")
+            .nth(1)?
+            .parse()
+            .ok()
+    }
+
+    /// Starts the keyring daemon on this bus, unlocking the login keyring (creating it the
+    /// first time) with its password on stdin, as a desktop login does.
+    fn start_daemon(&self) {
         let mut daemon = Command::new("gnome-keyring-daemon")
             .args(["--unlock", "--components=secrets"])
-            .env("DBUS_SESSION_BUS_ADDRESS", &address)
-            .env("XDG_DATA_HOME", dir.path())
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .env("XDG_DATA_HOME", self.dir.path())
             // Its own control socket too: otherwise `--unlock` hands the password to any
             // keyring daemon already running for this user (e.g. one a desktop portal
             // started on another bus) instead of starting one on this bus.
-            .env("XDG_RUNTIME_DIR", dir.path())
+            .env("XDG_RUNTIME_DIR", self.dir.path())
             .env_remove("GNOME_KEYRING_CONTROL")
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
             .expect("gnome-keyring-daemon (Debian package gnome-keyring) is needed");
-        // The password of the new login keyring (an empty one creates none).
+        // The password of the login keyring (an empty one creates none).
         daemon.stdin.take().unwrap().write_all(b"vmo-test").unwrap();
-        daemon.wait().unwrap();
-        Self {
-            bus,
-            address,
-            _dir: dir,
+        assert!(
+            daemon.wait().unwrap().success(),
+            "gnome-keyring-daemon --unlock failed"
+        );
+        // It forks into the background: serving once it holds the name on the bus.
+        let deadline = Instant::now() + READY_TIMEOUT;
+        while self.daemon_pid().is_none() {
+            assert!(Instant::now() < deadline, "no keyring daemon on the bus");
+            thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Locks the login keyring, as a screen lock or a timeout would (the Secret Service's
+    /// `Lock`): secrets stay stored but cannot be read until [`PrivateKeyring::unlock`].
+    pub fn lock(&self) {
+        let out = Command::new("dbus-send")
+            .arg(format!("--bus={}", self.address))
+            .args([
+                "--print-reply",
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets",
+                "org.freedesktop.Secret.Service.Lock",
+                "array:objpath:/org/freedesktop/secrets/collection/login",
+            ])
+            .output()
+            .expect("dbus-send (Debian package dbus) is needed");
+        assert!(
+            out.status.success(),
+            "locking the keyring failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 

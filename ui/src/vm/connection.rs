@@ -119,6 +119,7 @@ pub fn StatusCell(id: VmId) -> Element {
                 SshErrorKind::AuthFailed | SshErrorKind::KeyFile | SshErrorKind::Agent => {
                     ("auth failed", "badge bad")
                 }
+                SshErrorKind::Keyring => ("keyring unavailable", "badge bad"),
                 k if k.is_unreachable() => ("unreachable", "badge bad"),
                 _ => ("failed", "badge bad"),
             };

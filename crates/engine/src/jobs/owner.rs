@@ -24,12 +24,17 @@ pub(crate) fn is_alive(owner: &str) -> bool {
     }
 }
 
-/// Field 22 of /proc/PID/stat: start time in clock ticks since boot.
+/// Field 22 of /proc/PID/stat: start time in clock ticks since boot. None for a process
+/// that has ended but whose parent has not reaped it yet (a zombie, state Z or X): it
+/// runs no job any more, and a parent may take its time (or never) to reap it.
 fn start_time(pid: u32) -> Option<String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may hold spaces and parentheses: count after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19).map(str::to_string)
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    if matches!(fields.next(), Some("Z" | "X")) {
+        return None;
+    }
+    fields.nth(18).map(str::to_string)
 }
 
 #[cfg(test)]
@@ -54,5 +59,25 @@ mod tests {
         child.wait().unwrap();
         assert!(!is_alive(&dead));
         assert!(!is_alive("garbage"));
+    }
+
+    #[test]
+    fn a_killed_process_not_yet_reaped_is_not_alive() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap();
+        let owner = format!("{}:{}", child.id(), start_time(child.id()).unwrap());
+        assert!(is_alive(&owner));
+        child.kill().unwrap();
+        // Not waited for: a zombie until reaped, as a killed app whose parent is slow.
+        let zombie = (0..200).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            std::fs::read_to_string(format!("/proc/{}/stat", child.id()))
+                .is_ok_and(|stat| stat.contains(") Z "))
+        });
+        assert!(zombie, "the child never became a zombie");
+        assert!(!is_alive(&owner));
+        child.wait().unwrap();
     }
 }

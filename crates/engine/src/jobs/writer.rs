@@ -418,8 +418,19 @@ async fn commit(
         Err(e) => {
             let cause = match e.code {
                 crate::ErrorCode::DiskFull => {
-                    format!("the disk holding {} is full", data_dir.display())
+                    format!(
+                        "the disk holding {} is full (free some space before the next run)",
+                        data_dir.display()
+                    )
                 }
+                // Not "try again": the output is gone, the job goes on.
+                crate::ErrorCode::DatabaseLocked => format!(
+                    "another program held the database {} longer than output can wait \
+                     ({} s, {} MiB)",
+                    store.pool().connect_options().get_filename().display(),
+                    LOCKED_PATIENCE.as_secs(),
+                    MAX_WAITING_BYTES >> 20
+                ),
                 _ => format!("cannot write to {}: {e}", data_dir.display()),
             };
             record_losses(&tally, &cause, pending, events);
