@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 /// What every connection needs to know, shared by the pool.
 pub struct Connector {
     pub config: Arc<client::Config>,
+    /// The same, also asking servers for their host certificates: for logins to hosts a
+    /// `@cert-authority` line applies to.
+    pub config_with_certificates: Arc<client::Config>,
     pub host_keys: Arc<HostKeys>,
     pub secrets: Arc<dyn Secrets>,
     pub agent_socket: Option<PathBuf>,
@@ -78,17 +81,26 @@ impl client::Handler for Client {
         &mut self,
         presented: &PublicKeyOrCertificate,
     ) -> Result<bool, Self::Error> {
-        let PublicKeyOrCertificate::PublicKey { key, .. } = presented else {
-            if let Ok(mut slot) = self.refusal.lock() {
-                *slot = Some(SshError::new(
-                    SshErrorKind::HostKeyUnknown,
-                    format!(
-                        "{}:{} presented a host certificate; only known_hosts keys are supported",
-                        self.host, self.port
-                    ),
-                ));
+        let key = match presented {
+            PublicKeyOrCertificate::PublicKey { key, .. } => key,
+            PublicKeyOrCertificate::Certificate(cert) => {
+                let key = russh::keys::PublicKey::new(cert.public_key().clone(), "");
+                if let Ok(mut seen) = self.presented.lock() {
+                    *seen = Some(describe(&self.host, self.port, &key).fingerprint);
+                }
+                return match self
+                    .host_keys
+                    .verify_certificate(&self.host, self.port, cert)
+                {
+                    Ok(()) => Ok(true),
+                    Err(refusal) => {
+                        if let Ok(mut slot) = self.refusal.lock() {
+                            *slot = Some(refusal);
+                        }
+                        Ok(false)
+                    }
+                };
             }
-            return Ok(false);
         };
         if let Ok(mut seen) = self.presented.lock() {
             *seen = Some(describe(&self.host, self.port, key).fingerprint);
@@ -144,7 +156,7 @@ impl Connector {
             server_version: server_version.clone(),
         };
         let mut handle = self
-            .handshake(target, via.as_deref(), handler)
+            .handshake(target, via.as_deref(), handler, true)
             .await
             .map_err(|failure| match failure {
                 HandshakeFailure::Transport(e) => e,
@@ -174,10 +186,20 @@ impl Connector {
         target: &Target,
         via: Option<&Connection>,
         handler: H,
+        certificates: bool,
     ) -> Result<Handle<H>, HandshakeFailure>
     where
         H: client::Handler<Error = russh::Error> + Send + 'static,
     {
+        let config = if certificates
+            && self
+                .host_keys
+                .trusts_authority_for(&target.host, target.port)
+        {
+            self.config_with_certificates.clone()
+        } else {
+            self.config.clone()
+        };
         let attempt = async {
             match via {
                 None => {
@@ -185,7 +207,7 @@ impl Connector {
                         .dial(target)
                         .await
                         .map_err(HandshakeFailure::Transport)?;
-                    client::connect_stream(self.config.clone(), stream, handler)
+                    client::connect_stream(config, stream, handler)
                         .await
                         .map_err(HandshakeFailure::Ssh)
                 }
@@ -208,7 +230,7 @@ impl Connector {
                                 ),
                             ))
                         })?;
-                    client::connect_stream(self.config.clone(), channel.into_stream(), handler)
+                    client::connect_stream(config, channel.into_stream(), handler)
                         .await
                         .map_err(HandshakeFailure::Ssh)
                 }

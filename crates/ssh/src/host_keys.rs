@@ -5,7 +5,8 @@
 
 use super::error::{PresentedKey, SshError, SshErrorKind};
 use super::known_hosts::{self, KnownHostsLine, Verdict};
-use russh::keys::{HashAlg, PublicKey};
+use russh::keys::ssh_key::certificate::CertType;
+use russh::keys::{Certificate, HashAlg, PublicKey};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -85,7 +86,7 @@ impl HostKeys {
                 tracing::info!(host = %known_hosts::host_pattern(host, port), %fingerprint, "new host key accepted and recorded");
                 Ok(())
             }
-            HostKeyVerdict::Unknown => Err(self.unknown(host, port, key)),
+            HostKeyVerdict::Unknown => Err(unknown(describe(host, port, key))),
             HostKeyVerdict::Changed(change) => Err(self.changed(*change)),
         }
     }
@@ -258,23 +259,80 @@ impl HostKeys {
         }
     }
 
-    /// An unknown key; where the file trusts a certificate authority for the host, says
-    /// why that does not help: host certificates are not checked here.
-    fn unknown(&self, host: &str, port: u16, key: &PublicKey) -> SshError {
-        let mut refusal = unknown(describe(host, port, key));
-        let authorities = self
-            .read()
-            .map(|text| known_hosts::authorities_for(&text, host, port))
-            .unwrap_or_default();
-        if let Some(line) = authorities.first() {
-            refusal.message.push_str(&format!(
-                ". Line {} of {} trusts a certificate authority for this host, but VM \
-                 Orchestrator does not accept host certificates: it checks the host's own key",
-                line.number,
-                self.known_hosts.display()
-            ));
+    /// Whether a `@cert-authority` line applies to the host: then the connection asks the
+    /// server for its host certificate.
+    pub fn trusts_authority_for(&self, host: &str, port: u16) -> bool {
+        self.read()
+            .is_ok_and(|text| !known_hosts::authorities_for(&text, host, port).is_empty())
+    }
+
+    /// A host certificate is accepted as OpenSSH accepts one: a `@cert-authority` line for
+    /// the host names the key that signed it, the signature holds, it is a host
+    /// certificate valid now with no critical option, it names the host among its
+    /// principals, and neither its key nor its authority is `@revoked`. Trust on first use
+    /// does not apply: an authority is trusted in known_hosts or not at all.
+    pub fn verify_certificate(
+        &self,
+        host: &str,
+        port: u16,
+        cert: &Certificate,
+    ) -> Result<(), SshError> {
+        let text = self.read()?;
+        let pattern = known_hosts::host_pattern(host, port);
+        let refuse = |why: String| {
+            SshError::new(
+                SshErrorKind::HostKeyUnknown,
+                format!("the host certificate of {pattern} is not accepted: {why}"),
+            )
+        };
+        let key = PublicKey::new(cert.public_key().clone(), "");
+        let authority = PublicKey::new(cert.signature_key().clone(), "");
+        for presented in [&key, &authority] {
+            if let Some(line) = known_hosts::revoked(&text, host, port, presented) {
+                return Err(self.revoked(describe(host, port, presented), line));
+            }
         }
-        refusal
+        let authorities = known_hosts::authorities_for(&text, host, port);
+        let signer = authority.fingerprint(HashAlg::Sha256);
+        if !authorities
+            .iter()
+            .any(|a| a.key.key_data() == authority.key_data())
+        {
+            return Err(refuse(format!(
+                "it is signed by {signer}, which no @cert-authority line of {} trusts for it",
+                self.known_hosts.display()
+            )));
+        }
+        if cert.cert_type() != CertType::Host {
+            return Err(refuse("it is a user certificate".into()));
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if now < cert.valid_after() || now >= cert.valid_before() {
+            return Err(refuse(format!(
+                "it is valid from {} to {} (Unix time), not now ({now})",
+                cert.valid_after(),
+                cert.valid_before()
+            )));
+        }
+        if cert.validate_at(now, [&signer]).is_err() {
+            return Err(refuse(format!("its signature by {signer} does not verify")));
+        }
+        if !cert
+            .valid_principals()
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(host))
+        {
+            return Err(refuse(format!(
+                "it names {:?}, not {host}",
+                cert.valid_principals()
+            )));
+        }
+        if !cert.critical_options().is_empty() {
+            return Err(refuse("it has critical options".into()));
+        }
+        Ok(())
     }
 
     fn revoked(&self, presented: PresentedKey, line: KnownHostsLine) -> SshError {

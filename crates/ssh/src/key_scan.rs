@@ -129,7 +129,7 @@ impl Ssh {
         let ended = self
             .pool
             .connector()
-            .handshake(target, via.as_deref(), catcher)
+            .handshake(target, via.as_deref(), catcher, false)
             .await;
         let key = caught.lock().ok().and_then(|mut c| c.take());
         let key = match (key, ended) {

@@ -144,12 +144,9 @@ pub fn revoked(text: &str, host: &str, port: u16, key: &PublicKey) -> Option<Kno
         .map(|e| e.line)
 }
 
-/// The `@cert-authority` lines that apply to `host:port`.
-pub fn authorities_for(text: &str, host: &str, port: u16) -> Vec<KnownHostsLine> {
+/// The `@cert-authority` lines that apply to `host:port`, with the authority's key.
+pub fn authorities_for(text: &str, host: &str, port: u16) -> Vec<Entry> {
     with_marker(text, host, port, Marker::CertAuthority)
-        .into_iter()
-        .map(|e| e.line)
-        .collect()
 }
 
 /// Whether new lines should name hosts hashed, as `HashKnownHosts yes` makes OpenSSH do:
@@ -372,7 +369,7 @@ mod tests {
             Some(1)
         );
         assert!(revoked(&text, "web.lab", 22, &key(KEY_B)).is_none());
-        assert_eq!(authorities_for(&text, "WEB.lab", 22).len(), 1);
+        assert_eq!(authorities_for(&text, "WEB.lab", 22)[0].line.number, 2);
         assert!(authorities_for(&text, "db.lab", 22).is_empty(), "negated");
         assert!(authorities_for(&text, "web.lab", 2222).is_empty(), "port");
     }

@@ -35,6 +35,20 @@ use tokio_util::sync::CancellationToken;
 /// Ciphers offered, best first. AES-GCM first: with the CPU's AES instructions it costs a
 /// fraction of ChaCha20-Poly1305 (russh's first choice, and OpenSSH's), which matters when
 /// a host streams gigabytes; ChaCha20 stays for servers or CPUs without fast AES.
+/// Host certificate kinds asked for where a `@cert-authority` line applies, best first.
+const CERTIFICATE_ALGORITHMS: &[russh::keys::Algorithm] = &[
+    russh::keys::Algorithm::Ed25519,
+    russh::keys::Algorithm::Ecdsa {
+        curve: russh::keys::EcdsaCurve::NistP256,
+    },
+    russh::keys::Algorithm::Rsa {
+        hash: Some(russh::keys::HashAlg::Sha512),
+    },
+    russh::keys::Algorithm::Rsa {
+        hash: Some(russh::keys::HashAlg::Sha256),
+    },
+];
+
 const CIPHERS: &[russh::cipher::Name] = &[
     russh::cipher::AES_256_GCM,
     russh::cipher::CHACHA20_POLY1305,
@@ -127,18 +141,20 @@ impl Ssh {
             settings.known_hosts.clone(),
             settings.accept_new,
         ));
-        let config = russh::client::Config {
+        let config = |certificates: &'static [russh::keys::Algorithm]| russh::client::Config {
             nodelay: true,
             keepalive_interval: Some(settings.keepalive),
             keepalive_max: 3,
             preferred: russh::Preferred {
                 cipher: std::borrow::Cow::Borrowed(CIPHERS),
+                host_key_certificates: std::borrow::Cow::Borrowed(certificates),
                 ..Default::default()
             },
             ..Default::default()
         };
         let connector = Connector {
-            config: Arc::new(config),
+            config: Arc::new(config(&[])),
+            config_with_certificates: Arc::new(config(CERTIFICATE_ALGORITHMS)),
             host_keys: host_keys.clone(),
             secrets: secrets.clone(),
             agent_socket: settings.agent_socket.clone(),

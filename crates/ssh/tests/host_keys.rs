@@ -417,32 +417,114 @@ fn ssh_settings(known_hosts: &Path) -> SshSettings {
     }
 }
 
+fn keygen(args: &[&str]) {
+    let out = std::process::Command::new("ssh-keygen")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ssh-keygen {args:?}: {out:?}");
+}
+
+/// Signs host `i`'s key with the CA at `ca` for `principals` and `validity`, and restarts
+/// its sshd presenting that certificate.
+fn present_certificate(fleet: &Fleet, i: usize, ca: &Path, principals: &str, validity: &str) {
+    let host = &fleet.hosts()[i];
+    let public = host.host_key().with_extension("pub");
+    keygen(&[
+        "-q",
+        "-s",
+        ca.to_str().unwrap(),
+        "-I",
+        host.name(),
+        "-h",
+        "-n",
+        principals,
+        "-V",
+        validity,
+        public.to_str().unwrap(),
+    ]);
+    let mut cert = host.host_key().as_os_str().to_owned();
+    cert.push("-cert.pub");
+    let config = std::fs::read_to_string(host.config()).unwrap();
+    if !config.contains("HostCertificate") {
+        std::fs::write(
+            host.config(),
+            format!(
+                "{config}\nHostCertificate {}\n",
+                std::path::PathBuf::from(cert).display()
+            ),
+        )
+        .unwrap();
+    }
+    fleet.restart_host(i, false);
+}
+
 #[tokio::test]
-async fn a_certificate_authority_line_is_explained_not_silently_ignored() {
+async fn a_host_certificate_is_accepted_only_as_openssh_would() {
     let fleet = Fleet::start(1);
     let dir = tempfile::tempdir().unwrap();
     let known_hosts = dir.path().join("known_hosts");
-    // Any ed25519 key serves as the authority: we only need the line to apply to the host.
-    std::fs::write(
-        &known_hosts,
-        format!(
-            "# site CA\n@cert-authority [127.0.0.1]:* {}\n",
-            host_public_key(&fleet, 0)
-        ),
-    )
-    .unwrap();
-    let error = ssh_with(&known_hosts)
-        .test(&target(&fleet, 0))
-        .await
-        .error
-        .expect("an unknown key is refused");
-    assert_eq!(error.kind, SshErrorKind::HostKeyUnknown);
-    assert!(
-        error.message.contains("Line 2")
-            && error.message.contains("does not accept host certificates"),
-        "{}",
-        error.message
-    );
+    let (ca, other_ca) = (dir.path().join("ca"), dir.path().join("other_ca"));
+    for key in [&ca, &other_ca] {
+        keygen(&["-q", "-t", "ed25519", "-N", "", "-f", key.to_str().unwrap()]);
+    }
+    let ca_line = |key: &Path| {
+        let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+        format!("@cert-authority [127.0.0.1]:* {}", public.trim())
+    };
+    let check = |expect: Option<(SshErrorKind, &'static str)>| {
+        let known_hosts = known_hosts.clone();
+        let target = target(&fleet, 0);
+        async move {
+            let report = ssh_with(&known_hosts).test(&target).await;
+            match expect {
+                None => assert!(report.ok, "{:?}", report.error),
+                Some((kind, words)) => {
+                    let error = report.error.expect("refused");
+                    assert_eq!(error.kind, kind, "{error:?}");
+                    assert!(error.message.contains(words), "{}", error.message);
+                }
+            }
+        }
+    };
+
+    // Only the authority is in known_hosts, not the host's key: the certificate is enough.
+    std::fs::write(&known_hosts, format!("{}\n", ca_line(&ca))).unwrap();
+    present_certificate(&fleet, 0, &ca, "127.0.0.1", "-5m:+1h");
+    check(None).await;
+    // Another authority's line does not vouch for it.
+    std::fs::write(&known_hosts, format!("{}\n", ca_line(&other_ca))).unwrap();
+    check(Some((
+        SshErrorKind::HostKeyUnknown,
+        "which no @cert-authority line",
+    )))
+    .await;
+    // Nor does the right one for another host name.
+    std::fs::write(&known_hosts, format!("{}\n", ca_line(&ca))).unwrap();
+    present_certificate(&fleet, 0, &ca, "web.example", "-5m:+1h");
+    check(Some((SshErrorKind::HostKeyUnknown, "not 127.0.0.1"))).await;
+    // An expired certificate is refused.
+    present_certificate(&fleet, 0, &ca, "127.0.0.1", "20200101:20200102");
+    check(Some((SshErrorKind::HostKeyUnknown, "not now"))).await;
+    // A revoked authority is refused as loudly as a revoked key.
+    present_certificate(&fleet, 0, &ca, "127.0.0.1", "-5m:+1h");
+    let revoked = ca_line(&ca).replace("@cert-authority [127.0.0.1]:*", "@revoked *");
+    std::fs::write(&known_hosts, format!("{}\n{revoked}\n", ca_line(&ca))).unwrap();
+    check(Some((SshErrorKind::HostKeyRevoked, "@revoked"))).await;
+    // OpenSSH's own client agrees with the good case.
+    std::fs::write(&known_hosts, format!("{}\n", ca_line(&ca))).unwrap();
+    let out = std::process::Command::new("ssh")
+        .arg("-F")
+        .arg(fleet.ssh_config())
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
+        .args(["-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"])
+        .args([fleet.hosts()[0].name(), "true"])
+        .env_remove("SSH_AUTH_SOCK")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    check(None).await;
 }
 
 #[tokio::test]
