@@ -1,6 +1,7 @@
 //! Shared helpers for the app's integration and end-to-end tests.
 #![allow(dead_code)]
 
+pub mod lag;
 pub mod notifications;
 pub mod webdriver;
 
