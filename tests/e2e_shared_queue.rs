@@ -6,10 +6,10 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-use support::fleet_in_inventory;
+use std::process::{Command, Stdio};
+use support::notifications::NotificationMonitor;
 use support::webdriver::Driver;
+use support::{fleet_in_inventory, wait_log_showing};
 
 const APP: &str = env!("CARGO_BIN_EXE_vm-orchestrator");
 
@@ -24,40 +24,10 @@ fn vmo() -> PathBuf {
     vmo
 }
 
-/// Watches the session bus for desktop notifications, into `file`.
-fn watch_notifications(file: &Path) -> Child {
-    Command::new("dbus-monitor")
-        .args(["--session", "interface='org.freedesktop.Notifications'"])
-        .stdout(std::fs::File::create(file).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("dbus-monitor (Debian package dbus)")
-}
-
-/// Stops the monitor and waits (bounded) until `expected` was seen on the bus.
-fn assert_notified(mut monitor: Child, file: &Path, expected: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut seen = String::new();
-    while Instant::now() < deadline {
-        seen = std::fs::read_to_string(file).unwrap_or_default();
-        if seen.contains(expected) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = monitor.kill();
-    let _ = monitor.wait();
-    assert!(
-        seen.contains(expected),
-        "no {expected:?} notification on the bus:\n{seen}"
-    );
-}
-
 #[test]
 fn a_vmo_job_shows_live_in_the_open_app_and_notifies() {
     let (fleet, data) = fleet_in_inventory(2, &[]);
-    let notices = data.path().join("notifications.txt");
-    let monitor = watch_notifications(&notices);
+    let monitor = NotificationMonitor::start(&data.path().join("notifications.txt"));
     let driver = Driver::start(
         Path::new(APP),
         &[
@@ -68,8 +38,10 @@ fn a_vmo_job_shows_live_in_the_open_app_and_notifies() {
     let s = driver.session();
     s.click("#nav-jobs");
 
-    // Another program runs a job on both VMs; host1 fails at the end.
+    // Another program runs a job on both VMs; host1 fails at the end. "second" waits for
+    // a file the test writes once it saw "first" (bounded: 60 s).
     let port1 = fleet.hosts()[1].port();
+    let go_on = data.path().join("second.go");
     let mut exec = Command::new(vmo())
         .arg("--data-dir")
         .arg(data.path())
@@ -77,8 +49,10 @@ fn a_vmo_job_shows_live_in_the_open_app_and_notifies() {
         .arg(fleet.known_hosts())
         .args(["exec", "--all", "--"])
         .arg(format!(
-            "echo first; sleep 4; echo second; \
-             case \"$SSH_CONNECTION\" in *\" {port1}\") exit 3;; esac"
+            "echo first; i=0; \
+             while [ ! -e {go} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; \
+             echo second; case \"$SSH_CONNECTION\" in *\" {port1}\") exit 3;; esac",
+            go = go_on.display()
         ))
         .env_remove("VMO_DATA_DIR")
         .stdin(Stdio::null())
@@ -93,17 +67,19 @@ fn a_vmo_job_shows_live_in_the_open_app_and_notifies() {
     // ...and its page shows its output live.
     s.click("#job-row-1 td.command-cell");
     s.wait_text("#job-page h1", "Job #1");
-    s.wait_text("#log-lines", "first");
-    let lines = s.text_of("#log-lines");
-    assert!(!lines.contains("second"), "not live: {lines}");
-    assert!(s.text_of("#job-state").contains("running"));
+    // One moment: "first" is shown, "second" is not, the job runs.
+    let (lines, state) = wait_log_showing(&s, &["host0", "host1", "first"]);
+    assert!(!lines.contains("second"), "{lines}");
+    assert!(state.contains("running"), "{state}");
     s.screenshot("shared-queue-01-live");
+    std::fs::write(&go_on, "").unwrap();
     s.wait_text("#job-state", "failed");
     s.wait_text("#log-lines", "second");
-    s.wait_text("#job-host-host1", "3");
+    s.wait_attr("#job-host-host0 .job-exit", "data-exit", "0");
+    s.wait_attr("#job-host-host1 .job-exit", "data-exit", "3");
     assert_eq!(exec.wait().unwrap().code(), Some(1));
     s.quit();
-    assert_notified(monitor, &notices, "Job #1 failed");
+    monitor.assert_notified("Job #1 failed");
 }
 
 #[test]
@@ -122,8 +98,7 @@ fn output_the_disk_cannot_hold_is_reported_on_the_job_and_notified() {
             .await
             .unwrap();
     });
-    let notices = root.path().join("notifications.txt");
-    let monitor = watch_notifications(&notices);
+    let monitor = NotificationMonitor::start(&root.path().join("notifications.txt"));
     let driver = Driver::start(
         Path::new(APP),
         &[
@@ -158,5 +133,5 @@ fn output_the_disk_cannot_hold_is_reported_on_the_job_and_notified() {
     s.wait_text("#job-state", "failed");
     s.screenshot("shared-queue-02-disk-full");
     s.quit();
-    assert_notified(monitor, &notices, "output not recorded");
+    monitor.assert_notified("output not recorded");
 }

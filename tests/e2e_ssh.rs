@@ -50,12 +50,13 @@ fn test_connections_trust_a_key_and_run_a_command() {
 
     // A known host tests ok.
     s.click("#vm-row-host0 button[title='Test host0']");
-    s.wait_text("#vm-status-host0", "ok");
+    s.wait_attr("#vm-status-host0 .badge", "data-status", "ok");
 
     // An unknown one asks, showing the server's real fingerprint, in app words.
     s.click("#vm-row-host1 button[title='Test host1']");
     let shown = s.wait_text("#host-key-row-host1", "SHA256:");
     assert!(shown.contains(&fleet.host_key_fingerprint(1)), "{shown}");
+    s.wait_attr("#vm-status-host1 .badge", "data-status", "host_key_unknown");
     let status = s.wait_text("#vm-status-host1", "host key unknown");
     assert!(!status.contains("--accept-new"), "{status}");
     s.screenshot("ssh-01-host-key");
@@ -63,7 +64,7 @@ fn test_connections_trust_a_key_and_run_a_command() {
     s.wait_text("#host-keys-count", "1 of 1 selected");
     s.click("#host-keys-always");
     s.wait_gone("#host-key-review");
-    s.find("#vm-status-host1 .badge.ok");
+    s.wait_attr("#vm-status-host1 .badge", "data-status", "ok");
     let written = std::fs::read_to_string(&known_hosts).unwrap();
     assert!(
         written.contains(&format!("[127.0.0.1]:{host1_port} ")),
@@ -76,8 +77,9 @@ fn test_connections_trust_a_key_and_run_a_command() {
     s.click("#run-start");
     s.wait_text("#log-lines", "hello");
     s.wait_text("#log-lines .stderr", "oops");
-    s.wait_text("#job-host-host0", "4");
     s.wait_text("#job-state", "failed");
+    s.wait_attr("#job-host-host0 .job-exit", "data-exit", "4");
+    assert_eq!(s.text_of("#job-host-host0 .job-exit"), "4");
     s.screenshot("ssh-02-run");
 
     // A long command is cancelled, and the remote process really stops.
@@ -103,6 +105,7 @@ fn test_connections_trust_a_key_and_run_a_command() {
     fleet.restart_host(0, true);
     s.click("#vm-row-host0 button[title='Test host0']");
     s.wait_text("#host-key-changed", "HOST KEY CHANGED: host0");
+    s.wait_attr("#vm-status-host0 .badge", "data-status", "host_key_changed");
     s.wait_text("#vm-status-host0", "HOST KEY CHANGED");
     s.screenshot("ssh-03-changed");
     s.quit();
@@ -151,12 +154,12 @@ fn a_password_is_asked_for_kept_in_the_keyring_and_used() {
     // A wrong one is refused by the server and asked for again.
     s.fill("#secret-value", "not-the-password");
     s.click("#secret-save");
-    s.wait_text("#vm-status-pw", "auth failed");
+    s.wait_attr("#vm-status-pw .badge", "data-status", "auth_failed");
     s.wait_text("#secret-reason", "refused the stored password");
     s.wait_text("#secret-dialog", "Password for");
     s.fill("#secret-value", &password);
     s.click("#secret-save");
-    s.wait_text("#vm-status-pw", "ok");
+    s.wait_attr("#vm-status-pw .badge", "data-status", "ok");
     s.quit();
 
     // It lives in the keyring, and nowhere in the inventory's files.

@@ -37,20 +37,30 @@ fn app_runs_without_the_tray_library() {
         }
     });
 
+    // The missing-library branch's own line (a tray that fails otherwise says "no tray
+    // icon: <error>"), then the window's socket: the app went on to show its UI.
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut seen = Vec::new();
-    while !seen.iter().any(|l: &String| l.contains("no tray icon")) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) => seen.push(line),
-            Err(_) => panic!(
-                "the app never reported the missing tray; it said:\n{}",
-                seen.join("\n")
-            ),
+    for expected in [
+        "no tray icon: the system tray library is missing",
+        "UI window connected",
+    ] {
+        while !seen.iter().any(|l: &String| l.contains(expected)) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) => seen.push(line),
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "the app never said {expected:?}; it said:\n{}",
+                        seen.join("\n")
+                    );
+                }
+            }
         }
     }
-    // Still running a while later, and no panic reached the terminal.
-    std::thread::sleep(Duration::from_secs(2));
+    // Still running with its window up, and no panic reached the terminal.
     let status = child.try_wait().unwrap();
     let _ = child.kill();
     let _ = child.wait();
@@ -65,7 +75,6 @@ fn app_runs_without_the_tray_library() {
         "{}",
         seen.join("\n")
     );
-    assert!(seen.iter().any(|l| l.contains("UI transport listening")));
 }
 
 fn glob_libs() -> Vec<String> {

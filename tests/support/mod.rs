@@ -1,6 +1,8 @@
 //! Shared helpers for the app's integration and end-to-end tests.
 #![allow(dead_code)]
 
+pub mod lag;
+pub mod notifications;
 pub mod reliability;
 pub mod webdriver;
 
@@ -41,4 +43,32 @@ pub fn choose(s: &Session, css: &str, value: &str) {
         "const e = document.querySelector({css:?}); e.value = {value:?}; \
          e.dispatchEvent(new Event('change', {{ bubbles: true }})); return true;"
     ));
+}
+
+/// The log viewer as one snapshot (the DOM between two batches of edits): its text and the
+/// job's state, read in one script so the two belong to the same moment.
+pub fn log_snapshot(s: &Session) -> (String, String) {
+    let value = s.execute(
+        "const text = id => (document.getElementById(id) || {}).textContent || ''; \
+         return [text('log-lines'), text('job-state')];",
+    );
+    let part = |i: usize| value[i].as_str().unwrap_or_default().to_string();
+    (part(0), part(1))
+}
+
+/// Waits until the log viewer shows `present` and returns that snapshot (text, job state),
+/// so a caller can check what else was or was not there at that same moment.
+pub fn wait_log_showing(s: &Session, present: &[&str]) -> (String, String) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (lines, state) = log_snapshot(s);
+        if present.iter().all(|p| lines.contains(p)) {
+            return (lines, state);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the log never showed {present:?}; last: {lines:?} ({state})"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }

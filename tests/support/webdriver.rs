@@ -208,6 +208,26 @@ impl Session {
         }
     }
 
+    /// Waits until the element's attribute `name` is exactly `expected` (not merely
+    /// contains it: `5` must not pass for `15`).
+    pub fn wait_attr(&self, css: &str, name: &str, expected: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let value = self.execute(&format!(
+                "const e = document.querySelector({css:?}); \
+                 return e ? e.getAttribute({name:?}) : null;"
+            ));
+            if value.as_str() == Some(expected) {
+                return;
+            }
+            if Instant::now() > deadline {
+                self.screenshot(&format!("attr-{}", sanitize(css)));
+                panic!("{css:?} never had {name}={expected:?}; last value: {value}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     pub fn click(&self, css: &str) {
         let element = self.find(css);
         self.post(&format!("/element/{}/click", element.0), json!({}));

@@ -1360,7 +1360,10 @@ fn timeout_stops_a_command_that_keeps_writing() {
     let _lock = exclusive();
     let fleet = Fleet::start(1);
     let ctx = Ctx::with_fleet(&fleet);
-    let mut cmd = ctx.command(&["exec", "--all", "--timeout", "1", "--", "yes"]);
+    // `exec`: the shell becomes `yes`, so the PID written is the writer's.
+    let pid_file = ctx.path().join("yes.pid");
+    let yes = format!("echo $$ > {}; exec yes", pid_file.display());
+    let mut cmd = ctx.command(&["exec", "--all", "--timeout", "1", "--", &yes]);
     cmd.stdout(Stdio::null()).stderr(Stdio::null());
     let started = Instant::now();
     let mut child = cmd.spawn().unwrap();
@@ -1375,6 +1378,16 @@ fn timeout_stops_a_command_that_keeps_writing() {
     let took = started.elapsed();
     eprintln!("yes stopped after {took:?}");
     assert!(took < Duration::from_secs(20), "{took:?}");
+    // And the remote `yes` is gone, not left writing into a closed channel.
+    let pid: u32 = fs::read_to_string(&pid_file)
+        .expect("the remote command started")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(3), || process_gone(pid)),
+        "the remote yes ({pid}) still runs"
+    );
 }
 
 #[test]
@@ -1698,20 +1711,55 @@ fn logs_follow_prints_until_the_job_ends() {
     let _lock = shared();
     let fleet = Fleet::start(1);
     let ctx = Ctx::with_fleet(&fleet);
+    // "second" is written only once a file exists, which the test creates after `logs
+    // --follow` printed "first": so it can only have arrived by following. (Bounded: the
+    // remote command gives up waiting after 60 s.)
+    let go_on = ctx.path().join("second.go");
+    let command = format!(
+        "echo first; i=0; while [ ! -e {} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; \
+         echo second",
+        go_on.display()
+    );
     let mut exec = ctx
-        .command(&["exec", "--all", "--", "echo first; sleep 1.5; echo second"])
+        .command(&["exec", "--all", "--", &command])
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
     assert!(wait_until(Duration::from_secs(20), || {
         ctx.run(&["job", "logs", "1"]).stdout().contains("first")
     }));
-    let follow = run(
-        ctx.command(&["job", "logs", "1", "--follow"]),
-        Duration::from_secs(30),
+    let mut follow = ctx
+        .command(&["job", "logs", "1", "--follow"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = reader(follow.stderr.take().unwrap());
+    let (lines, from_follow) = std::sync::mpsc::channel();
+    let stdout = BufReader::new(follow.stdout.take().unwrap());
+    thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let first = from_follow
+        .recv_timeout(Duration::from_secs(30))
+        .expect("logs --follow printed nothing");
+    assert_eq!(first, "host0: first");
+    assert!(
+        exec.try_wait().unwrap().is_none(),
+        "the job ended before following began"
     );
-    follow.assert_code(0);
-    assert_eq!(follow.stdout(), "host0: first\nhost0: second\n", "{follow}");
+    fs::write(&go_on, "").unwrap();
+    let status = wait_or_kill(&mut follow, Duration::from_secs(30), "job logs 1 --follow");
+    // Until the reader reaches the end of the output (the sender goes), bounded.
+    let mut rest = Vec::new();
+    while let Ok(line) = from_follow.recv_timeout(Duration::from_secs(30)) {
+        rest.push(line);
+    }
+    let stderr = String::from_utf8_lossy(&stderr.join().unwrap()).into_owned();
+    assert!(status.success(), "{status}: {stderr}");
+    assert_eq!(rest, ["host0: second"], "{stderr}");
     assert!(exec.wait().unwrap().success());
 }
 

@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use sqlx::{ConnectOptions as _, Connection};
+use tokio::sync::broadcast;
 use vmo_engine::{AuthMethod, Engine, ErrorCode, InventoryEvent, Paths, VmDraft, VmId};
 
 // ---------------------------------------------------------------------------------------
@@ -939,13 +940,16 @@ async fn subscribers_see_created_updated_deleted_and_imported() {
     // A clone of the engine shares the same inventory and event stream.
     let clone = env.engine.clone();
     let mut rx_clone = clone.inventory().subscribe();
+    // Every event the first subscriber got, in order, for the clone's to match.
+    let mut heard = Vec::new();
+    let mut expect = |rx: &mut broadcast::Receiver<InventoryEvent>, expected: InventoryEvent| {
+        let event = next_event(rx);
+        assert_eq!(event, expected);
+        heard.push(event);
+    };
 
     let a = inv.create(draft("a", "h.lan")).await.unwrap();
-    assert_eq!(next_event(&mut rx), InventoryEvent::Created { id: a.id });
-    assert_eq!(
-        next_event(&mut rx_clone),
-        InventoryEvent::Created { id: a.id }
-    );
+    expect(&mut rx, InventoryEvent::Created { id: a.id });
 
     clone
         .inventory()
@@ -958,38 +962,38 @@ async fn subscribers_see_created_updated_deleted_and_imported() {
         )
         .await
         .unwrap();
-    assert_eq!(next_event(&mut rx), InventoryEvent::Updated { id: a.id });
+    expect(&mut rx, InventoryEvent::Updated { id: a.id });
 
     let copy = inv.duplicate(a.id).await.unwrap();
-    assert_eq!(next_event(&mut rx), InventoryEvent::Created { id: copy.id });
+    expect(&mut rx, InventoryEvent::Created { id: copy.id });
 
     inv.delete(&[a.id, copy.id]).await.unwrap();
-    assert_eq!(
-        next_event(&mut rx),
+    expect(
+        &mut rx,
         InventoryEvent::Deleted {
-            ids: vec![a.id, copy.id]
-        }
+            ids: vec![a.id, copy.id],
+        },
     );
 
     let config = env.write_ssh("config", "Host one\n  HostName 10.1.0.1\nHost two\n");
     let summary = inv.import_apply(&config, None).await.unwrap();
     assert_eq!((summary.added, summary.updated), (2, 0));
-    assert_eq!(
-        next_event(&mut rx),
+    expect(
+        &mut rx,
         InventoryEvent::Imported {
             added: 2,
-            updated: 0
-        }
+            updated: 0,
+        },
     );
 
     env.write_ssh("config", "Host one\n  HostName 10.1.0.9\nHost two\n");
     inv.import_apply(&config, None).await.unwrap();
-    assert_eq!(
-        next_event(&mut rx),
+    expect(
+        &mut rx,
         InventoryEvent::Imported {
             added: 0,
-            updated: 1
-        }
+            updated: 1,
+        },
     );
 
     // Nothing to do: no event. Failures: no event. Reads: no event.
@@ -1000,12 +1004,13 @@ async fn subscribers_see_created_updated_deleted_and_imported() {
     inv.list().await.unwrap();
     assert_no_event(&mut rx);
 
-    // The clone's receiver saw the same sequence.
+    // The clone's receiver saw the same sequence: the same events, in the same order.
     let mut seen = Vec::new();
     while let Ok(event) = rx_clone.try_recv() {
         seen.push(event);
     }
-    assert_eq!(seen.len(), 5, "{seen:?}");
+    assert_eq!(heard.len(), 6);
+    assert_eq!(seen, heard);
 }
 
 #[tokio::test]

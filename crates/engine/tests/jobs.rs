@@ -2,8 +2,9 @@
 
 mod common;
 
-use common::fleet_setup;
+use common::{fleet_setup, fleet_setup_with_secrets};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -11,7 +12,7 @@ use vmo_engine::jobs::log::Stream;
 use vmo_engine::jobs::{
     HostState, JobDetail, JobId, JobOptions, JobQuery, JobSpec, JobState, Origin,
 };
-use vmo_engine::{Engine, JobEvent, VmId};
+use vmo_engine::{AuthMethod, Engine, JobEvent, VmDraft, VmId};
 use vmo_testkit::Fleet;
 
 fn spec(command: &str, targets: &[VmId], options: JobOptions) -> JobSpec {
@@ -52,8 +53,14 @@ fn on_port(port: u16, then: &str) -> String {
     format!("case \"$SSH_CONNECTION\" in *\" {port}\") {then};; esac")
 }
 
+/// Whether the process runs (a zombie waiting to be reaped has already ended).
 fn pid_alive(pid: &str) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z')),
+        Err(_) => false,
+    }
 }
 
 #[tokio::test]
@@ -435,23 +442,99 @@ async fn a_timeout_stops_the_host_and_is_recorded() {
     let s = fleet_setup(&fleet).await;
     let mut events = s.engine.jobs().subscribe();
     let options = JobOptions {
-        timeout: Some(Duration::from_millis(500)),
+        timeout: Some(Duration::from_secs(2)),
         ..Default::default()
     };
+    // The shell and a child it waits for write their PIDs, to be checked afterwards.
+    let pids = s.dir.path().join("pids");
+    std::fs::create_dir(&pids).unwrap();
+    let command = format!(
+        "echo before; sleep 30 & echo $$ > {d}/$$; echo $! > {d}/$!; wait",
+        d = pids.display()
+    );
     let job = s
         .engine
         .jobs()
-        .submit(spec("echo before; sleep 30", &s.vms, options))
+        .submit(spec(&command, &s.vms, options))
         .await
         .unwrap();
+    let running = wait_for_pids(&pids, 2).await;
+    assert!(running.iter().all(|pid| pid_alive(pid)), "{running:?}");
     let detail = finished(&s.engine, &mut events, job.id).await;
     assert_eq!(detail.job.state, JobState::TimedOut);
     assert_eq!(detail.hosts[0].state, HostState::TimedOut);
     assert!(detail.hosts[0].duration_ms().unwrap() < 10_000);
+    // The remote shell and its child are gone, as after a cancel.
+    for pid in running {
+        assert!(!pid_alive(&pid), "{pid} outlived the timeout");
+    }
     let (_, log) = s.engine.jobs().log(job.id).await.unwrap();
     assert_eq!(
         log.host_output(0, Stream::Stdout).collect::<Vec<_>>(),
         ["before"]
+    );
+}
+
+/// A VM that logs in with a password: the engine takes it from its secrets, the job runs
+/// on the server as that user, and the server says it accepted a password. Without the
+/// password the host fails, saying which password is missing.
+#[tokio::test]
+async fn a_password_vm_runs_a_job_with_the_stored_password() {
+    let fleet = Fleet::builder().hosts(1).password_user(true).start();
+    let Some((user, password)) = fleet.password_user() else {
+        panic!("password tests need root to create the test user");
+    };
+    let port = fleet.hosts()[0].port();
+    let secrets = vmo_engine::ssh::MemorySecrets::default();
+    secrets.set_password(&user, "127.0.0.1", port, &password);
+    let s = fleet_setup_with_secrets(&fleet, Arc::new(secrets)).await;
+    let draft = VmDraft {
+        name: "pw".into(),
+        host: "127.0.0.1".into(),
+        port,
+        user: user.clone(),
+        auth: AuthMethod::Password,
+        ..Default::default()
+    };
+    let vm = s.engine.inventory().create(draft.clone()).await.unwrap();
+    let mut events = s.engine.jobs().subscribe();
+    let job = s
+        .engine
+        .jobs()
+        .submit(spec("id -un", &[vm.id], JobOptions::default()))
+        .await
+        .unwrap();
+    let detail = finished(&s.engine, &mut events, job.id).await;
+    assert_eq!(detail.job.state, JobState::Succeeded, "{detail:?}");
+    assert_eq!(detail.hosts[0].exit_code, Some(0));
+    let (_, log) = s.engine.jobs().log(job.id).await.unwrap();
+    assert_eq!(
+        log.host_output(0, Stream::Stdout).collect::<Vec<_>>(),
+        [user.as_str()]
+    );
+    let sshd_log = std::fs::read_to_string(fleet.hosts()[0].log()).unwrap();
+    assert!(
+        sshd_log.contains(&format!("Accepted password for {user}")),
+        "{sshd_log}"
+    );
+
+    // The same VM on an engine that holds no password: refused, and the error says whose.
+    let none = fleet_setup(&fleet).await;
+    let vm = none.engine.inventory().create(draft).await.unwrap();
+    let mut events = none.engine.jobs().subscribe();
+    let job = none
+        .engine
+        .jobs()
+        .submit(spec("id -un", &[vm.id], JobOptions::default()))
+        .await
+        .unwrap();
+    let detail = finished(&none.engine, &mut events, job.id).await;
+    assert_eq!(detail.job.state, JobState::Failed, "{detail:?}");
+    assert_eq!(detail.hosts[0].exit_code, None, "{detail:?}");
+    let error = detail.hosts[0].error.clone().unwrap_or_default();
+    assert!(
+        error.contains(&format!("{user}@127.0.0.1:{port}")),
+        "{error}"
     );
 }
 

@@ -1,7 +1,7 @@
 //! Filtering lines by host, stream and text.
 
 use std::collections::HashSet;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use vmo_joblog::{Chunk, JobLog, LogFilter, Stream, TextMatch};
 
@@ -245,9 +245,14 @@ fn a_million_lines_by_regex() {
         text: text("error [0-9]+", true, true),
         ..LogFilter::default()
     };
-    let started = Instant::now();
-    let matches = log.filter(&filter);
-    let elapsed = started.elapsed();
+    // The fastest of three runs: a busy machine's noise does not count.
+    let mut elapsed = Duration::MAX;
+    let mut matches = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        matches = log.filter(&filter);
+        elapsed = elapsed.min(started.elapsed());
+    }
     println!("filtered {LINES} lines by regex in {elapsed:?}");
 
     assert_eq!(matches.len(), LINES / 1000);
@@ -262,10 +267,20 @@ fn a_million_lines_by_regex() {
         .count();
     assert_eq!(coloured, LINES / 2000);
     assert!(matches.windows(2).all(|pair| pair[0] < pair[1]));
-    if !cfg!(debug_assertions) {
-        assert!(
-            elapsed.as_millis() < 300,
-            "filtering took {elapsed:?}, expected well under 300 ms"
-        );
-    }
+    assert!(
+        elapsed < FILTER_BOUND,
+        "filtering took {elapsed:?}, expected under {FILTER_BOUND:?}"
+    );
 }
+
+/// How long filtering a million lines may take (the fastest of three runs). Release: the
+/// bound the UI was designed to (it filters in slices between frames). Debug, as `cargo
+/// test` and CI build it (regex and iterators unoptimised): 1.1-1.2 s measured on a 2-core
+/// machine shared with other builds, so 3 s leaves room for that noise and still fails a
+/// regression in kind: compiling the regex per line took 172 s. (Smaller costs, such as
+/// stripping escapes from every line, 1.5 s, pass in debug; the release bound is for those.)
+const FILTER_BOUND: Duration = if cfg!(debug_assertions) {
+    Duration::from_secs(3)
+} else {
+    Duration::from_millis(300)
+};

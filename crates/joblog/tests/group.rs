@@ -1,5 +1,6 @@
 //! Grouping hosts by identical output, the summary line, and the outlier diff.
 
+use std::time::{Duration, Instant};
 use vmo_joblog::{
     diff_hosts, group_hosts, group_summary, Chunk, DiffLine, DiffTag, Grouping, JobLog, NotRun,
     OutputGroup, Stream,
@@ -179,9 +180,9 @@ fn diff_covers_stderr_after_stdout_and_skips_markers() {
 }
 
 #[test]
-fn grouping_a_large_log_is_linear_enough() {
+fn grouping_a_large_log_is_right() {
     // 200 hosts × 500 lines: every host but one prints the same.
-    let lines: String = (0..500).map(|i| format!("line {i}\n")).collect();
+    let lines = numbered_lines(500);
     let mut outputs = vec![lines.as_str(); 200];
     let odd = lines.replace("line 250\n", "line 250 changed\n");
     outputs[17] = &odd;
@@ -202,6 +203,59 @@ fn grouping_a_large_log_is_linear_enough() {
             diff_line(DiffTag::Removed, "line 250"),
             diff_line(DiffTag::Added, "line 250 changed"),
         ]
+    );
+}
+
+fn numbered_lines(n: usize) -> String {
+    (0..n).map(|i| format!("line {i}\n")).collect()
+}
+
+/// The fastest of several runs of grouping `hosts` hosts of `lines` lines each (every host
+/// but one printing the same), so that a busy machine's noise does not count.
+fn fastest_grouping(hosts: usize, lines: usize) -> Duration {
+    let same = numbered_lines(lines);
+    let odd = same.replace("line 1\n", "line 1 changed\n");
+    let mut outputs = vec![same.as_str(); hosts];
+    outputs[hosts / 2] = &odd;
+    let log = log_with(&outputs);
+    let all: Vec<u32> = (0..hosts as u32).collect();
+    (0..7)
+        .map(|_| {
+            let started = Instant::now();
+            let groups = group_hosts(&log, &all);
+            let took = started.elapsed();
+            assert_eq!(groups.len(), 2);
+            assert_eq!(groups[0].hosts.len(), hosts - 1);
+            took
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+/// Grouping grows linearly with the log: ten times the hosts, or ten times the lines per
+/// host, takes less than twenty times as long (quadratic growth would take a hundred).
+#[test]
+fn grouping_is_linear_in_hosts_and_in_lines() {
+    let base = fastest_grouping(100, 200);
+    let more_hosts = fastest_grouping(1000, 200);
+    let more_lines = fastest_grouping(100, 2000);
+    let ratio = |t: Duration| t.as_secs_f64() / base.as_secs_f64();
+    println!(
+        "grouping 100 × 200 lines: {base:?}; 1000 hosts: {more_hosts:?} ({:.1}×); \
+         2000 lines: {more_lines:?} ({:.1}×)",
+        ratio(more_hosts),
+        ratio(more_lines)
+    );
+    assert!(base > Duration::ZERO, "too fast to measure: {base:?}");
+    assert!(
+        ratio(more_hosts) < 20.0,
+        "10× the hosts: {:.1}×",
+        ratio(more_hosts)
+    );
+    assert!(
+        ratio(more_lines) < 20.0,
+        "10× the lines: {:.1}×",
+        ratio(more_lines)
     );
 }
 

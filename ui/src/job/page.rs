@@ -9,7 +9,7 @@ use crate::shared::toast::use_toasts;
 use crate::shell::Screen;
 use crate::UiContext;
 use dioxus::prelude::*;
-use vmo_engine::jobs::{HostState, JobDetail, JobId, Origin};
+use vmo_engine::jobs::{HostState, JobDetail, JobHost, JobId, Origin};
 
 #[component]
 pub fn JobPage(id: JobId) -> Element {
@@ -154,8 +154,9 @@ fn HostTable(detail: JobDetail) -> Element {
                     tr { key: "{host.host}", id: "job-host-{host.name}",
                         td { class: "mono", "{host.name}" }
                         td { span { class: host_class(host.state), "{host.state}" } }
-                        td { class: "mono",
-                            {host.exit_code.map(|c| c.to_string()).or(host.signal.clone()).unwrap_or_default()}
+                        // `data-exit` is the cell's value alone (a test reads it, not the row).
+                        td { class: "mono job-exit", "data-exit": "{exit_text(&host)}",
+                            {exit_text(&host)}
                         }
                         td { {format_duration(host.duration_ms())} }
                         td { class: "muted",
@@ -187,6 +188,14 @@ fn HostTable(detail: JobDetail) -> Element {
             }
         }
     }
+}
+
+/// The exit status as shown: the code, else the signal that ended it, else nothing.
+fn exit_text(host: &JobHost) -> String {
+    host.exit_code
+        .map(|c| c.to_string())
+        .or(host.signal.clone())
+        .unwrap_or_default()
 }
 
 fn host_class(state: HostState) -> &'static str {

@@ -33,6 +33,10 @@ pub fn VirtualLines(
 ) -> Element {
     let mut scroll_top = use_signal(|| 0.0f64);
     let mut viewport = use_signal(|| 480.0f64);
+    // The lowest end the view was moved to (while following) since the last scroll event:
+    // the browser reports a scroll at its next frame, so until then `scroll_top` is stale
+    // (0 before the first report) and could not tell a scroll up from staying put.
+    let mut moved_to = use_signal(|| None::<f64>);
     let total = indices.0.len();
     let visible = (viewport() / ROW_PX).ceil() as usize + 1;
     let first = if follow() {
@@ -46,9 +50,7 @@ pub fn VirtualLines(
     // Stick to the end while following, each time lines arrive.
     use_effect(use_reactive!(|(total)| {
         if *follow.peek() && total > 0 {
-            document::eval(
-                "const e = document.getElementById('log-lines'); if (e) e.scrollTop = e.scrollHeight;",
-            );
+            to_end(total, viewport, moved_to);
         }
     }));
 
@@ -66,7 +68,11 @@ pub fn VirtualLines(
             },
             onscroll: move |e| {
                 let d = e.data();
-                let went_up = d.scroll_top() < *scroll_top.peek() - ROW_PX;
+                // Up from where the view last was: the last report, or where following
+                // moved it since (a report from there may still be on its way).
+                let was = moved_to.peek().unwrap_or(*scroll_top.peek());
+                let went_up = d.scroll_top() < was - ROW_PX;
+                moved_to.set(None);
                 scroll_top.set(d.scroll_top());
                 viewport.set(f64::from(d.client_height()));
                 // Follow stops only when the user scrolls up (content growing under a
@@ -107,14 +113,24 @@ pub fn VirtualLines(
                 id: "log-follow",
                 onclick: move |_| {
                     follow.set(true);
-                    document::eval(
-                        "const e = document.getElementById('log-lines'); if (e) e.scrollTop = e.scrollHeight;",
-                    );
+                    to_end(total, viewport, moved_to);
                 },
                 "Follow new lines ↓"
             }
         }
     }
+}
+
+/// Scrolls the view to its end, remembering the lowest end it was moved to until the
+/// browser reports where it is. Counted a viewport short of the end: the viewport's height
+/// here may be an estimate, and a report from the end must never read as a scroll up.
+fn to_end(total: usize, viewport: Signal<f64>, mut moved_to: Signal<Option<f64>>) {
+    let end = (total as f64 * ROW_PX - 2.0 * *viewport.peek()).max(0.0);
+    let lowest = moved_to.peek().map_or(end, |was| was.min(end));
+    moved_to.set(Some(lowest));
+    document::eval(
+        "const e = document.getElementById('log-lines'); if (e) e.scrollTop = e.scrollHeight;",
+    );
 }
 
 /// `10:04:05.123` (UTC) from Unix milliseconds.

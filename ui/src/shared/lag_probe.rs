@@ -5,9 +5,13 @@
 //! CPU clock (`CLOCK_THREAD_CPUTIME_ID`): the thread was *busy* (renders
 //! and event handlers held the loop: ours to fix), or it was *waiting for a CPU* (the
 //! machine was saturated). Every second it rewrites FILE with `busy_max_ms=… busy_p99_ms=…
-//! busy_over_50ms=… late_max_ms=… late_p99_ms=… late_over_50ms=… samples=…`.
+//! busy_over_50ms=… late_max_ms=… late_p99_ms=… late_over_50ms=… samples=…
+//! written_at_unix_ms=… busy_stalls_at_unix_ms=[…]`: figures since launch, when they were
+//! written, and the latest busy stretches over 50 ms as `END_UNIX_MS:HELDms`, so a
+//! benchmark can judge the stretch of time it measured.
 
 use dioxus::prelude::*;
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -17,6 +21,8 @@ pub const LAG_PROBE_ENV: &str = "VMO_LAG_PROBE";
 const TICK: Duration = Duration::from_millis(10);
 /// A busy stretch longer than this is listed with the time it ended.
 const STALL: Duration = Duration::from_millis(50);
+/// How many of the latest such stretches are listed (older ones drop off).
+const MAX_STALLS: usize = 1000;
 
 fn unix_ms() -> u128 {
     std::time::SystemTime::now()
@@ -31,7 +37,7 @@ pub fn use_lag_probe() {
         };
         let mut late = Lag::default();
         let mut busy = Lag::default();
-        let mut stalls: Vec<String> = Vec::new();
+        let mut stalls: VecDeque<String> = VecDeque::new();
         let mut last_report = Instant::now();
         loop {
             let asked = Instant::now();
@@ -41,17 +47,23 @@ pub fn use_lag_probe() {
             if let (Some(a), Some(b)) = (before, on_cpu()) {
                 let held = b.saturating_sub(a);
                 busy.add(held);
-                if held > STALL && stalls.len() < 20 {
-                    stalls.push(format!("{}:{}ms", unix_ms(), held.as_millis()));
+                if held > STALL {
+                    if stalls.len() == MAX_STALLS {
+                        stalls.pop_front();
+                    }
+                    let ms = held.as_secs_f64() * 1e3;
+                    stalls.push_back(format!("{}:{ms:.1}ms", unix_ms()));
                 }
             }
             if last_report.elapsed() >= Duration::from_secs(1) {
                 last_report = Instant::now();
+                let listed: Vec<&str> = stalls.iter().map(String::as_str).collect();
                 let report = format!(
-                    "{} {} busy_stalls_at_unix_ms=[{}]\n",
+                    "{} {} written_at_unix_ms={} busy_stalls_at_unix_ms=[{}]\n",
                     busy.report("busy"),
                     late.report("late"),
-                    stalls.join(" ")
+                    unix_ms(),
+                    listed.join(" ")
                 );
                 let _ = std::fs::write(&file, report);
             }

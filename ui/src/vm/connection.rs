@@ -97,12 +97,17 @@ pub fn StatusCell(id: VmId) -> Element {
     let tests = use_connection_tests();
     let inventory = use_inventory();
     let results = tests.results.read();
+    // `data-status` on the badge is the outcome alone (`ok`, `testing`, or the error kind),
+    // apart from the reason text beside it, which may hold anything (a fingerprint).
     match results.get(&id) {
         None => rsx! { span { class: "muted", "—" } },
-        Some(TestState::Running) => rsx! { span { class: "badge", "testing…" } },
+        Some(TestState::Running) => {
+            rsx! { span { class: "badge", "data-status": "testing", "testing…" } }
+        }
         Some(TestState::Done(report)) if report.ok => rsx! {
             span {
                 class: "badge ok",
+                "data-status": "ok",
                 title: "{report.server_version.clone().unwrap_or_default()} {report.fingerprint.clone().unwrap_or_default()}",
                 "ok {report.connect_ms} ms"
             }
@@ -130,7 +135,7 @@ pub fn StatusCell(id: VmId) -> Element {
             .then(|| inventory.read().vms.iter().find(|vm| vm.id == id).cloned())
             .flatten();
             rsx! {
-                span { class: "{class}", title: "{message}", "{label}" }
+                span { class: "{class}", title: "{message}", "data-status": kind.as_str(), "{label}" }
                 div { class: "status-reason", "{message}" }
                 if let Some(vm) = to_review {
                     ReviewButton { id: "vm-review-{vm.name}", vms: vec![vm] }

@@ -129,6 +129,14 @@ pub struct FleetSetup {
 }
 
 pub async fn fleet_setup(fleet: &vmo_testkit::Fleet) -> FleetSetup {
+    fleet_setup_with_secrets(fleet, std::sync::Arc::new(vmo_engine::ssh::NoSecrets)).await
+}
+
+/// [`fleet_setup`] with the engine taking passwords and passphrases from `secrets`.
+pub async fn fleet_setup_with_secrets(
+    fleet: &vmo_testkit::Fleet,
+    secrets: std::sync::Arc<dyn vmo_engine::ssh::Secrets>,
+) -> FleetSetup {
     let dir = tempfile::tempdir().unwrap();
     let settings = vmo_engine::ssh::SshSettings {
         known_hosts: fleet.known_hosts().to_path_buf(),
@@ -138,13 +146,9 @@ pub async fn fleet_setup(fleet: &vmo_testkit::Fleet) -> FleetSetup {
         idle_expiry: std::time::Duration::from_secs(300),
         agent_socket: None,
     };
-    let engine = Engine::open_with(
-        Paths::new(dir.path()),
-        &settings,
-        std::sync::Arc::new(vmo_engine::ssh::NoSecrets),
-    )
-    .await
-    .unwrap();
+    let engine = Engine::open_with(Paths::new(dir.path()), &settings, secrets)
+        .await
+        .unwrap();
     engine
         .inventory()
         .import_apply(fleet.ssh_config(), None)
