@@ -100,7 +100,11 @@ mod tests {
         let kept = VmFilter::haystack(&db);
         for query in ["tag:prod", "database 10.0.0", "ops@10.0.0.2", "db-1 tag:db"] {
             let f = VmFilter::parse(query);
-            assert_eq!(f.matches_in(&db, || kept.as_str()), f.matches(&db), "{query}");
+            assert_eq!(
+                f.matches_in(&db, || kept.as_str()),
+                f.matches(&db),
+                "{query}"
+            );
         }
     }
 }

@@ -16,12 +16,25 @@ use tokio::sync::broadcast;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InventoryEvent {
-    Created { id: VmId },
-    Updated { id: VmId },
-    Deleted { ids: Vec<VmId> },
-    Imported { added: usize, updated: usize },
+    Created {
+        id: VmId,
+    },
+    Updated {
+        id: VmId,
+    },
+    Deleted {
+        ids: Vec<VmId>,
+    },
+    Imported {
+        added: usize,
+        updated: usize,
+    },
     /// A tag was added to (`added`) or removed from `count` VMs at once.
-    Tagged { tag: String, added: bool, count: usize },
+    Tagged {
+        tag: String,
+        added: bool,
+        count: usize,
+    },
 }
 
 #[derive(Clone)]

@@ -370,9 +370,7 @@ fn resolve_host(alias: &str, blocks: &Blocks<'_>) -> SshHost {
                 "hostname" if host.host_name.is_none() => host.host_name = Some(first),
                 "port" if host.port.is_none() => host.port = first.parse().ok(),
                 "user" if host.user.is_none() => host.user = Some(first),
-                "identityfile" if host.identity_file.is_none() => {
-                    host.identity_file = Some(first)
-                }
+                "identityfile" if host.identity_file.is_none() => host.identity_file = Some(first),
                 "proxyjump" if host.proxy_jump.is_none() => host.proxy_jump = Some(first),
                 _ => {}
             }

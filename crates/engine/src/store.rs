@@ -239,7 +239,12 @@ impl Store {
 
     /// Removes `tag` from every listed VM (no id twice) in one transaction, or changes
     /// nothing if one is missing. Returns how many VMs had it.
-    pub async fn remove_tag(&self, ids: &[VmId], tag: &str, now: i64) -> Result<usize, EngineError> {
+    pub async fn remove_tag(
+        &self,
+        ids: &[VmId],
+        tag: &str,
+        now: i64,
+    ) -> Result<usize, EngineError> {
         let list = id_list(ids);
         let mut tx = self.pool.begin().await?;
         missing_vm(&mut tx, &list).await?;

@@ -190,7 +190,11 @@ fn HostRow(job: JobId, host: JobHost, picked: Signal<Option<u32>>) -> Element {
     let detail = format!(
         "{}{}",
         host.error.clone().unwrap_or_default(),
-        if host.truncated { " (output truncated)" } else { "" }
+        if host.truncated {
+            " (output truncated)"
+        } else {
+            ""
+        }
     );
     rsx! {
         tr { id: "job-host-{host.name}",

@@ -3,12 +3,12 @@
 
 use super::{host_set, Choice};
 use crate::shared::toast::use_toasts;
+use crate::shared::Shared;
 use crate::UiContext;
 use dioxus::prelude::*;
 use std::io::Write as _;
 use std::path::Path;
 use vmo_engine::jobs::log::{export_csv, export_jsonl, export_text, JobLog, LogFilter, TextMatch};
-use crate::shared::Shared;
 use vmo_engine::jobs::{host_summaries, JobDetail};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

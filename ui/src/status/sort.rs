@@ -125,7 +125,9 @@ mod tests {
     fn sorted<'a>(vms: &'a [Vm], fleet: &FleetStatus, sort: Sort) -> Vec<&'a str> {
         let mut rows: Vec<u32> = (0..vms.len() as u32).collect();
         sort_rows(&mut rows, vms, fleet, sort);
-        rows.iter().map(|i| vms[*i as usize].name.as_str()).collect()
+        rows.iter()
+            .map(|i| vms[*i as usize].name.as_str())
+            .collect()
     }
 
     #[test]

@@ -79,9 +79,18 @@ mod tests {
             vm(9, "web-2", &["web"], None),
         ];
         let index = Index::of(&vms);
-        for query in ["", "web", "tag:prod", "10.0.0.9", "bastion tag:web", "nothing"] {
+        for query in [
+            "",
+            "web",
+            "tag:prod",
+            "10.0.0.9",
+            "bastion tag:web",
+            "nothing",
+        ] {
             let filter = VmFilter::parse(query);
-            let expected: Vec<u32> = (0..3).filter(|i| filter.matches(&vms[*i as usize])).collect();
+            let expected: Vec<u32> = (0..3)
+                .filter(|i| filter.matches(&vms[*i as usize]))
+                .collect();
             assert_eq!(index.matching(&vms, &filter), expected, "{query}");
         }
         assert_eq!(
@@ -89,7 +98,10 @@ mod tests {
             [("db".into(), 1), ("prod".into(), 2), ("web".into(), 2)]
         );
         assert!(index.jumps);
-        assert_eq!(index.get(&vms, VmId(9)).map(|v| v.name.as_str()), Some("web-2"));
+        assert_eq!(
+            index.get(&vms, VmId(9)).map(|v| v.name.as_str()),
+            Some("web-2")
+        );
         assert!(index.get(&vms, VmId(1)).is_none());
     }
 }
