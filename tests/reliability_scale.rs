@@ -138,9 +138,17 @@ fn seed() -> Seed {
             .expect("the job ends within 5 minutes");
         let detail = engine.jobs().detail(id).await.unwrap();
         let mut failures: std::collections::BTreeMap<String, usize> = Default::default();
-        for host in detail.hosts.iter().filter(|h| h.state != HostState::Succeeded) {
+        for host in detail
+            .hosts
+            .iter()
+            .filter(|h| h.state != HostState::Succeeded)
+        {
             *failures
-                .entry(format!("{}: {}", host.state, host.error.clone().unwrap_or_default()))
+                .entry(format!(
+                    "{}: {}",
+                    host.state,
+                    host.error.clone().unwrap_or_default()
+                ))
                 .or_default() += 1;
         }
         println!("seed: hosts that did not succeed: {failures:?}");
@@ -374,4 +382,157 @@ fn ten_thousand_vms_and_a_ten_thousand_host_job_stay_bounded_in_the_page() {
     lap("grouped view");
     s.quit();
     println!("whole test: {:.2?}", started.elapsed());
+}
+
+/// What the lag probe said about one stretch of use.
+struct Lag {
+    what: &'static str,
+    report: String,
+}
+
+impl Lag {
+    fn figure(&self, name: &str) -> f64 {
+        self.report
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {:?}", self.report))
+    }
+}
+
+/// Starts the probe's figures over, runs `act`, lets `settle` pass (status changes every
+/// second meanwhile) and returns the figures of that stretch, from a report written after.
+fn measure(
+    s: &Session,
+    probe: &Path,
+    what: &'static str,
+    settle: Duration,
+    act: impl FnOnce(&Session),
+) -> Lag {
+    let mut reset = probe.as_os_str().to_owned();
+    reset.push(".reset");
+    let reset = std::path::PathBuf::from(reset);
+    std::fs::write(&reset, "").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while reset.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the lag probe never started over"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    act(s);
+    std::thread::sleep(settle);
+    let ended = std::time::SystemTime::now();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let fresh = std::fs::metadata(probe)
+            .and_then(|m| m.modified())
+            .is_ok_and(|at| at > ended);
+        if fresh {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the lag probe stopped reporting");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let report = std::fs::read_to_string(probe).unwrap().trim().to_string();
+    println!("UI event loop at 10,000 VMs, {what}: {report}");
+    Lag { what, report }
+}
+
+/// Benchmark (bench/run --ui runs it in release): how long the UI's event loop is ever
+/// kept busy at 10,000 VMs whose status changes every second, over the VM list by name and
+/// by status, scrolling it, typing a search, selecting all, the job page of a 10,000-host
+/// job and its grouped view. Fails if any stretch kept it busy 50 ms or more.
+#[test]
+#[ignore = "benchmark: bench/run --ui runs it with --release"]
+fn ui_event_loop_at_ten_thousand_vms() {
+    let seed = seed();
+    let probe = seed.data.path().join("lag.txt");
+    let driver = Driver::start(
+        Path::new(APP),
+        &[
+            ("VMO_DATA_DIR", seed.data.path()),
+            ("VMO_KNOWN_HOSTS", seed.fleet.known_hosts()),
+            ("VMO_SIMULATE_STATUS", Path::new("1")),
+            ("VMO_LAG_PROBE", &probe),
+        ],
+    );
+    let s = driver.session();
+    s.wait_text("#header-status", "10000 VMs");
+    let settle = Duration::from_secs(5);
+    let mut lags = Vec::new();
+    lags.push(measure(&s, &probe, "dashboard", settle, |s| {
+        s.find(".map-cell[data-vm=vm-09999]");
+    }));
+    lags.push(measure(&s, &probe, "VM list by name", settle, |s| {
+        s.click("#nav-vms");
+        s.wait_text("#vm-count", "10000 of 10000 shown");
+    }));
+    lags.push(measure(
+        &s,
+        &probe,
+        "VM list sorted by status",
+        settle,
+        |s| {
+            s.click("#sort-status");
+            s.wait_text("#sort-status", "▾");
+        },
+    ));
+    lags.push(measure(&s, &probe, "scrolling the list", settle, |s| {
+        for step in 0..=40 {
+            scroll(
+                s,
+                "vm-table-scroll",
+                Some(f64::from(step) * 250.0 * VM_ROW_PX),
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        scroll(s, "vm-table-scroll", None);
+        s.find("#vm-table tbody tr.vm-row");
+    }));
+    lags.push(measure(&s, &probe, "typing a search", settle, |s| {
+        for key in "vm-0123".chars() {
+            s.keys("#vm-search", &key.to_string());
+            std::thread::sleep(Duration::from_millis(120));
+        }
+        s.wait_text("#vm-count", "10 of 10000 shown");
+        s.fill("#vm-search", "");
+        s.wait_text("#vm-count", "10000 of 10000 shown");
+    }));
+    lags.push(measure(&s, &probe, "select all", settle, |s| {
+        s.click("input[title='Select all shown']");
+        s.wait_text("#vm-selection-count", "10000 selected");
+    }));
+    lags.push(measure(&s, &probe, "job page", settle, |s| {
+        s.click("#nav-jobs");
+        s.click(&format!("#job-row-{} td", seed.job.0));
+        s.wait_text("#job-page", "10000/10000");
+        s.find("#job-host-vm-00000");
+        scroll(s, "job-hosts-scroll", None);
+        s.find("#job-host-vm-09999");
+    }));
+    lags.push(measure(&s, &probe, "grouped view", settle, |s| {
+        s.click("#log-view-grouped");
+        s.wait_text("#log-group-summary", "identical on 8990 hosts");
+        s.click("#log-group-hosts-toggle-0");
+        s.find("#log-group-hosts-0 .virtual-row");
+        scroll(s, "log-group-hosts-0", None);
+        s.wait_text("#log-group-hosts-0", &name(VMS - 2));
+    }));
+    s.quit();
+    let over: Vec<String> = lags
+        .iter()
+        .filter(|lag| lag.figure("busy_max_ms") >= 50.0)
+        .map(|lag| format!("{}: {}", lag.what, lag.report))
+        .collect();
+    let worst = lags
+        .iter()
+        .map(|lag| lag.figure("busy_max_ms"))
+        .fold(0.0, f64::max);
+    println!("UI event loop at 10,000 VMs, worst stretch: busy_max_ms={worst:.1}");
+    assert!(
+        over.is_empty(),
+        "the UI event loop was busy 50 ms or more: {over:#?}"
+    );
 }

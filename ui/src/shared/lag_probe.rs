@@ -6,6 +6,9 @@
 //! and event handlers held the loop: ours to fix), or it was *waiting for a CPU* (the
 //! machine was saturated). Every second it rewrites FILE with `busy_max_ms=… busy_p99_ms=…
 //! busy_over_50ms=… late_max_ms=… late_p99_ms=… late_over_50ms=… samples=…`.
+//!
+//! A benchmark measures one stretch at a time by creating `FILE.reset`: the probe starts
+//! over from its next tick and removes that file, so the figures cover what followed.
 
 use dioxus::prelude::*;
 use std::path::PathBuf;
@@ -29,11 +32,15 @@ pub fn use_lag_probe() {
         let Some(file) = std::env::var_os(LAG_PROBE_ENV).map(PathBuf::from) else {
             return;
         };
+        let reset = reset_file(&file);
         let mut late = Lag::default();
         let mut busy = Lag::default();
         let mut stalls: Vec<String> = Vec::new();
         let mut last_report = Instant::now();
         loop {
+            if std::fs::remove_file(&reset).is_ok() {
+                (late, busy, stalls) = (Lag::default(), Lag::default(), Vec::new());
+            }
             let asked = Instant::now();
             let before = on_cpu();
             tokio::time::sleep(TICK).await;
@@ -57,6 +64,13 @@ pub fn use_lag_probe() {
             }
         }
     });
+}
+
+/// The file whose appearance starts the figures over: `FILE.reset`.
+fn reset_file(file: &std::path::Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".reset");
+    PathBuf::from(name)
 }
 
 /// Lateness in whole milliseconds, as a histogram (bounded memory however long it runs).
