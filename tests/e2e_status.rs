@@ -144,6 +144,7 @@ fn dashboard_badges_vm_page_and_layout_follow_the_fleet() {
     s.click("#attention-list [data-vm=host1]");
     s.find("#vm-detail #vm-status-badge[data-health=offline]");
     s.click("#vm-detail button[title=Close]");
+    s.wait_gone("#vm-detail");
     // Sorted by status, worst first.
     s.click("#sort-status");
     s.wait_script("return document.querySelector('#vm-table tbody tr.vm-row').id === 'vm-row-host1';");

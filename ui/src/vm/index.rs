@@ -46,7 +46,10 @@ impl Index {
     }
 
     pub fn get<'a>(&self, vms: &'a [Vm], id: VmId) -> Option<&'a Vm> {
-        self.by_id.get(&id).and_then(|i| vms.get(*i as usize))
+        self.by_id
+            .get(&id)
+            .and_then(|i| vms.get(*i as usize))
+            .filter(|vm| vm.id == id)
     }
 }
 

@@ -18,6 +18,10 @@ pub fn TagDialog(ids: Vec<VmId>, names: Vec<String>, panel: Signal<Panel>) -> El
     let busy = use_signal(|| false);
     let count = ids.len();
     let unlisted = count.saturating_sub(names.len());
+    let title = match (names.as_slice(), count) {
+        ([one], 1) => format!("Tag {one}"),
+        _ => format!("Tag {count} VMs"),
+    };
     let apply = move |add: bool| {
         let (mut busy, mut error, mut panel) = (busy, error, panel);
         let inventory = ctx.engine.inventory().clone();
@@ -48,7 +52,7 @@ pub fn TagDialog(ids: Vec<VmId>, names: Vec<String>, panel: Signal<Panel>) -> El
     };
     let remove = apply.clone();
     rsx! {
-        Modal { title: "Tag {count} VMs", id: "vm-tag-dialog", on_close: move |_| panel.set(Panel::Closed),
+        Modal { title, id: "vm-tag-dialog", on_close: move |_| panel.set(Panel::Closed),
             div { class: "modal-body",
                 div { class: "field",
                     label { r#for: "vm-tag-input", "Tag" }
