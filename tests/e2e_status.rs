@@ -379,6 +379,7 @@ fn forty_fresh_hosts_some_untrusted_reviewed_from_the_dashboard() {
 
     // From the dashboard, one review of the 8 keys; trusted, they are probed at once.
     s.click("#vm-detail button[title=Close]");
+    s.wait_gone("#vm-detail");
     s.click("#nav-dashboard");
     s.click("#attention-review-keys");
     s.wait_text("#host-keys-count", "of 8 selected");
