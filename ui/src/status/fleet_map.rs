@@ -1,9 +1,12 @@
 //! The fleet map: one small square per VM, coloured by status or by a figure; hover for
-//! the details, click to open the VM. Plain elements in one component: at 1,000 VMs a
-//! round re-renders a thousand small divs whose attributes mostly compare equal.
+//! the details, click to open the VM. Each square follows the fleet through its own memo
+//! of its colour, so a round re-renders only the squares whose colour changed, and the
+//! details (a tooltip whose figures change every round) are made only for the square
+//! under the pointer: at 10,000 VMs a round is not 10,000 attributes rewritten.
 
 use super::figures::{metric_label, Figures};
 use super::{health_class, open_vm, use_fleet};
+use vmo_engine::VmId;
 use crate::vm::use_inventory;
 use crate::UiContext;
 use dioxus::prelude::*;
@@ -38,15 +41,35 @@ pub fn level(metric: Metric, status: &VmStatus, thresholds: &Thresholds) -> u8 {
     }
 }
 
+/// A square's class for its health, or for its figure's level.
+fn cell_class(metric: Option<Metric>, status: Option<&VmStatus>, thresholds: &Thresholds) -> &'static str {
+    const LEVELS: [&str; 6] = [
+        "map-cell level-0",
+        "map-cell level-1",
+        "map-cell level-2",
+        "map-cell level-3",
+        "map-cell level-4",
+        "map-cell level-5",
+    ];
+    match (metric, status) {
+        (Some(m), Some(s)) => LEVELS[usize::from(level(m, s, thresholds)).min(5)],
+        (Some(_), None) => LEVELS[0],
+        (None, s) => match s.map_or(Health::Unknown, |s| s.health) {
+            Health::Online => "map-cell health-online",
+            Health::Degraded => "map-cell health-degraded",
+            Health::Offline => "map-cell health-offline",
+            Health::Unknown => "map-cell health-unknown",
+        },
+    }
+}
+
 #[component]
 pub fn FleetMap() -> Element {
     let ctx = use_context::<UiContext>();
-    let fleet = use_fleet();
     let inventory = use_inventory();
     let mut by = use_signal(|| None::<Metric>);
     let mut grouped = use_signal(|| false);
     let thresholds = ctx.engine.settings().status.thresholds;
-    let fleet = fleet.read();
     let inventory = inventory.read();
     let mut groups: BTreeMap<String, Vec<&Vm>> = BTreeMap::new();
     for vm in &inventory.vms {
@@ -58,22 +81,6 @@ pub fn FleetMap() -> Element {
         groups.entry(group).or_default().push(vm);
     }
     let metric = by();
-    let cells = |vms: &[&Vm]| -> Vec<(String, i64, String, &'static str, String)> {
-        vms.iter()
-            .map(|vm| {
-                let status = fleet.get(vm.id);
-                let off = fleet.off.contains(&vm.id);
-                let health = status.map_or(Health::Unknown, |s| s.health);
-                let class = match (metric, status) {
-                    (Some(m), Some(s)) => format!("map-cell level-{}", level(m, s, &thresholds)),
-                    (Some(_), None) => "map-cell level-0".to_string(),
-                    (None, _) => format!("map-cell {}", health_class(health)),
-                };
-                let title = Figures::of(status, off).summary(&vm.name);
-                (vm.name.clone(), vm.id.0, class, health.as_str(), title)
-            })
-            .collect()
-    };
     rsx! {
         div { class: "map-controls",
             label { "Colour by "
@@ -103,19 +110,47 @@ pub fn FleetMap() -> Element {
                         div { class: "map-group-name", if group.is_empty() { "untagged" } else { "{group}" } }
                     }
                     div { class: "map-cells",
-                        for (name, id, class, health, title) in cells(vms) {
-                            button {
-                                key: "{id}",
-                                class,
-                                "data-vm": "{name}",
-                                "data-health": health,
-                                title,
-                                onclick: move |_| open_vm(vmo_engine::VmId(id)),
-                            }
+                        for vm in vms.iter() {
+                            MapCell { key: "{vm.id.0}", id: vm.id, name: vm.name.clone(), metric, thresholds }
                         }
                     }
                 }
             }
+        }
+    }
+}
+
+/// One VM's square.
+#[component]
+fn MapCell(id: VmId, name: String, metric: Option<Metric>, thresholds: Thresholds) -> Element {
+    let fleet = use_fleet();
+    let mut pointed = use_signal(|| false);
+    // What the square shows, compared each round: unchanged, no render.
+    let look = use_memo(use_reactive!(|(metric, thresholds)| {
+        let fleet = fleet.read();
+        let status = fleet.get(id);
+        (
+            cell_class(metric, status, &thresholds),
+            status.map_or(Health::Unknown, |s| s.health),
+        )
+    }));
+    let (class, health) = look();
+    // The details only under the pointer (or the focus), live while it stays there.
+    let title = pointed().then(|| {
+        let fleet = fleet.read();
+        Figures::of(fleet.get(id), fleet.off.contains(&id)).summary(&name)
+    });
+    rsx! {
+        button {
+            class,
+            "data-vm": "{name}",
+            "data-health": health.as_str(),
+            title,
+            onmouseenter: move |_| pointed.set(true),
+            onmouseleave: move |_| pointed.set(false),
+            onfocus: move |_| pointed.set(true),
+            onblur: move |_| pointed.set(false),
+            onclick: move |_| open_vm(id),
         }
     }
 }
