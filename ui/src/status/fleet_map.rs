@@ -1,8 +1,8 @@
-//! The fleet map: one small square per VM, coloured by status or by a figure; hover for
-//! the details, click to open the VM. Each square follows the fleet through its own memo
-//! of its colour, so a round re-renders only the squares whose colour changed, and the
-//! details (a tooltip whose figures change every round) are made only for the square
-//! under the pointer: at 10,000 VMs a round is not 10,000 attributes rewritten.
+//! The fleet map: one small square per VM, coloured by status or by a figure; point at
+//! one for its figures (the line under the map), click to open the VM. Plain elements in
+//! one component that renders only when a square's colour changed (a memo of every
+//! square's look), and no square carries text that changes every round: at 10,000 VMs a
+//! round is a few attribute changes, not 10,000 tooltips rewritten.
 
 use super::figures::{metric_label, Figures};
 use super::{health_class, open_vm, use_fleet};
@@ -41,44 +41,67 @@ pub fn level(metric: Metric, status: &VmStatus, thresholds: &Thresholds) -> u8 {
     }
 }
 
-/// A square's class for its health, or for its figure's level.
-fn cell_class(metric: Option<Metric>, status: Option<&VmStatus>, thresholds: &Thresholds) -> &'static str {
-    const LEVELS: [&str; 6] = [
-        "map-cell level-0",
-        "map-cell level-1",
-        "map-cell level-2",
-        "map-cell level-3",
-        "map-cell level-4",
-        "map-cell level-5",
-    ];
-    match (metric, status) {
-        (Some(m), Some(s)) => LEVELS[usize::from(level(m, s, thresholds)).min(5)],
-        (Some(_), None) => LEVELS[0],
-        (None, s) => match s.map_or(Health::Unknown, |s| s.health) {
-            Health::Online => "map-cell health-online",
-            Health::Degraded => "map-cell health-degraded",
-            Health::Offline => "map-cell health-offline",
-            Health::Unknown => "map-cell health-unknown",
+/// Every square's class: for its health, or for its figure's level.
+const LOOKS: [&str; 10] = [
+    "map-cell level-0",
+    "map-cell level-1",
+    "map-cell level-2",
+    "map-cell level-3",
+    "map-cell level-4",
+    "map-cell level-5",
+    "map-cell health-online",
+    "map-cell health-degraded",
+    "map-cell health-offline",
+    "map-cell health-unknown",
+];
+
+/// A square's look: an index into [`LOOKS`], and its health (for `data-health`).
+fn look(metric: Option<Metric>, status: Option<&VmStatus>, thresholds: &Thresholds) -> (u8, Health) {
+    let health = status.map_or(Health::Unknown, |s| s.health);
+    let class = match (metric, status) {
+        (Some(m), Some(s)) => level(m, s, thresholds).min(5),
+        (Some(_), None) => 0,
+        (None, _) => match health {
+            Health::Online => 6,
+            Health::Degraded => 7,
+            Health::Offline => 8,
+            Health::Unknown => 9,
         },
-    }
+    };
+    (class, health)
 }
 
 #[component]
 pub fn FleetMap() -> Element {
     let ctx = use_context::<UiContext>();
+    let fleet = use_fleet();
     let inventory = use_inventory();
     let mut by = use_signal(|| None::<Metric>);
     let mut grouped = use_signal(|| false);
+    let mut pointed = use_signal(|| None::<VmId>);
     let thresholds = ctx.engine.settings().status.thresholds;
+    // Every square's look, in inventory order: a round that changes no colour changes
+    // nothing here, and the map is not rendered again.
+    let looks = use_memo(move || {
+        let fleet = fleet.read();
+        let metric = by();
+        inventory
+            .read()
+            .vms
+            .iter()
+            .map(|vm| look(metric, fleet.get(vm.id), &thresholds))
+            .collect::<Vec<_>>()
+    });
+    let looks = looks.read();
     let inventory = inventory.read();
-    let mut groups: BTreeMap<String, Vec<&Vm>> = BTreeMap::new();
-    for vm in &inventory.vms {
+    let mut groups: BTreeMap<String, Vec<(&Vm, (u8, Health))>> = BTreeMap::new();
+    for (vm, look) in inventory.vms.iter().zip(looks.iter()) {
         let group = if grouped() {
             vm.tags.first().cloned().unwrap_or_default()
         } else {
             String::new()
         };
-        groups.entry(group).or_default().push(vm);
+        groups.entry(group).or_default().push((vm, *look));
     }
     let metric = by();
     rsx! {
@@ -104,53 +127,56 @@ pub fn FleetMap() -> Element {
             MapLegend { metric }
         }
         div { id: "fleet-map", class: "fleet-map",
+            onmouseleave: move |_| pointed.set(None),
             for (group, vms) in groups.iter() {
                 div { key: "{group}", class: "map-group",
                     if grouped() {
                         div { class: "map-group-name", if group.is_empty() { "untagged" } else { "{group}" } }
                     }
                     div { class: "map-cells",
-                        for vm in vms.iter() {
-                            MapCell { key: "{vm.id.0}", id: vm.id, name: vm.name.clone(), metric, thresholds }
+                        for (vm, (class, health)) in vms.iter() {
+                            button {
+                                key: "{vm.id.0}",
+                                class: LOOKS[usize::from(*class)],
+                                "data-vm": "{vm.name}",
+                                "data-health": health.as_str(),
+                                "aria-label": "{vm.name}",
+                                onmouseenter: {
+                                    let id = vm.id;
+                                    move |_| pointed.set(Some(id))
+                                },
+                                onfocus: {
+                                    let id = vm.id;
+                                    move |_| pointed.set(Some(id))
+                                },
+                                onclick: {
+                                    let id = vm.id;
+                                    move |_| open_vm(id)
+                                },
+                            }
                         }
                     }
                 }
             }
         }
+        MapDetail { pointed }
     }
 }
 
-/// One VM's square.
+/// The figures of the square pointed at, live; a hint when none is.
 #[component]
-fn MapCell(id: VmId, name: String, metric: Option<Metric>, thresholds: Thresholds) -> Element {
+fn MapDetail(pointed: Signal<Option<VmId>>) -> Element {
     let fleet = use_fleet();
-    let mut pointed = use_signal(|| false);
-    // What the square shows, compared each round: unchanged, no render.
-    let look = use_memo(use_reactive!(|(metric, thresholds)| {
+    let inventory = use_inventory();
+    let line = pointed().and_then(|id| {
+        let inventory = inventory.read();
+        let vm = inventory.vms.iter().find(|vm| vm.id == id)?;
         let fleet = fleet.read();
-        let status = fleet.get(id);
-        (
-            cell_class(metric, status, &thresholds),
-            status.map_or(Health::Unknown, |s| s.health),
-        )
-    }));
-    let (class, health) = look();
-    // The details only under the pointer (or the focus), live while it stays there.
-    let title = pointed().then(|| {
-        let fleet = fleet.read();
-        Figures::of(fleet.get(id), fleet.off.contains(&id)).summary(&name)
+        Some(Figures::of(fleet.get(id), fleet.off.contains(&id)).summary(&vm.name))
     });
     rsx! {
-        button {
-            class,
-            "data-vm": "{name}",
-            "data-health": health.as_str(),
-            title,
-            onmouseenter: move |_| pointed.set(true),
-            onmouseleave: move |_| pointed.set(false),
-            onfocus: move |_| pointed.set(true),
-            onblur: move |_| pointed.set(false),
-            onclick: move |_| open_vm(id),
+        p { class: "muted map-detail", id: "fleet-map-detail",
+            {line.unwrap_or_else(|| "Point at a square for its figures; click it to open the VM.".to_string())}
         }
     }
 }
