@@ -147,7 +147,9 @@ fn dashboard_badges_vm_page_and_layout_follow_the_fleet() {
     s.wait_gone("#vm-detail");
     // Sorted by status, worst first.
     s.click("#sort-status");
-    s.wait_script("return document.querySelector('#vm-table tbody tr.vm-row').id === 'vm-row-host1';");
+    s.wait_script(
+        "return document.querySelector('#vm-table tbody tr.vm-row').id === 'vm-row-host1';",
+    );
     s.find("#sort-status");
     s.screenshot("status-03-offline-list");
 

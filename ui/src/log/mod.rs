@@ -10,7 +10,7 @@ mod grouped;
 mod lines;
 mod styled;
 
-use crate::shared::Shared;
+use crate::shared::{breathe, Shared};
 use crate::UiContext;
 use dioxus::prelude::*;
 use std::cell::RefCell;
@@ -27,13 +27,6 @@ const FILTER_SLICE: usize = 10_000;
 
 /// Output bytes split into lines between two chances for the UI to handle other work.
 const PUSH_SLICE: usize = 256 << 10;
-
-/// Lets the runtime under the virtual DOM run (timers, the socket) between two slices of
-/// work. A plain yield is not enough: the virtual DOM would find the woken task at once and
-/// go on without returning to the runtime.
-async fn breathe() {
-    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-}
 
 /// Hosts offered in the host picker; a job over more lists the first ones (and the one
 /// picked), and any host can be picked from the host table above.
