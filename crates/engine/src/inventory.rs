@@ -63,6 +63,11 @@ impl Inventory {
         self.store.list_vms().await
     }
 
+    /// Every VM's id, without reading the records.
+    pub(crate) async fn ids(&self) -> Result<HashSet<VmId>, EngineError> {
+        self.store.vm_ids().await
+    }
+
     pub async fn get(&self, id: VmId) -> Result<Vm, EngineError> {
         self.store.get_vm(id).await
     }

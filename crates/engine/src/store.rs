@@ -5,7 +5,7 @@ use crate::error::{is_locked, EngineError, ErrorCode};
 use crate::vm::{AuthMethod, Vm, VmDraft, VmId};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions as _, Sqlite, SqlitePool, Transaction};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
 
@@ -116,24 +116,38 @@ impl Store {
         let rows: Vec<VmRow> = sqlx::query_as(select_vms!("ORDER BY name COLLATE NOCASE"))
             .fetch_all(&self.pool)
             .await?;
-        let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
         let tag_rows: Vec<(i64, String)> =
             sqlx::query_as("SELECT vm_id, tag FROM vm_tags ORDER BY tag")
                 .fetch_all(&self.pool)
                 .await?;
-        for (vm_id, tag) in tag_rows {
-            tags.entry(vm_id).or_default().push(tag);
-        }
-        let mut vms = rows
-            .into_iter()
-            .map(|r| {
-                let t = tags.remove(&r.id).unwrap_or_default();
-                r.into_vm(t)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        // Natural order, as people number hosts: web-2 before web-10.
-        vms.sort_by(|a, b| natord::compare_ignore_case(&a.name, &b.name));
-        Ok(vms)
+        // Records and natural order (as people number hosts: web-2 before web-10) are CPU
+        // work that grows with the inventory: off the caller's thread (the UI's event loop
+        // when it reloads 10,000 VMs).
+        tokio::task::spawn_blocking(move || {
+            let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
+            for (vm_id, tag) in tag_rows {
+                tags.entry(vm_id).or_default().push(tag);
+            }
+            let mut vms = rows
+                .into_iter()
+                .map(|r| {
+                    let t = tags.remove(&r.id).unwrap_or_default();
+                    r.into_vm(t)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            vms.sort_by(|a, b| natord::compare_ignore_case(&a.name, &b.name));
+            Ok(vms)
+        })
+        .await
+        .map_err(|e| EngineError::new(ErrorCode::Io, format!("listing VMs failed: {e}")))?
+    }
+
+    /// Every VM's id (a cheap check of which VMs still exist).
+    pub async fn vm_ids(&self) -> Result<HashSet<VmId>, EngineError> {
+        let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM vms")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(ids.into_iter().map(|(id,)| VmId(id)).collect())
     }
 
     pub async fn get_vm(&self, id: VmId) -> Result<Vm, EngineError> {
