@@ -31,13 +31,13 @@ impl VmFilter {
     }
 
     pub fn matches(&self, vm: &Vm) -> bool {
-        if !self.tags.iter().all(|t| vm.tags.contains(t)) {
-            return false;
-        }
-        if self.words.is_empty() {
-            return true;
-        }
-        let haystack = format!(
+        self.matches_in(vm, || Self::haystack(vm))
+    }
+
+    /// The lower-cased text the words are looked for in. A front end that filters the same
+    /// inventory on every keystroke keeps it per VM instead of making it each time.
+    pub fn haystack(vm: &Vm) -> String {
+        format!(
             "{} {} {} {} {}",
             vm.name,
             vm.address(),
@@ -45,7 +45,20 @@ impl VmFilter {
             vm.jump_host.as_deref().unwrap_or(""),
             vm.notes
         )
-        .to_lowercase();
+        .to_lowercase()
+    }
+
+    /// [`VmFilter::matches`] with the VM's [`VmFilter::haystack`] given (made only if a
+    /// word needs it).
+    pub fn matches_in<S: AsRef<str>>(&self, vm: &Vm, haystack: impl FnOnce() -> S) -> bool {
+        if !self.tags.iter().all(|t| vm.tags.contains(t)) {
+            return false;
+        }
+        if self.words.is_empty() {
+            return true;
+        }
+        let haystack = haystack();
+        let haystack = haystack.as_ref();
         self.words.iter().all(|w| haystack.contains(w.as_str()))
     }
 }
@@ -83,5 +96,15 @@ mod tests {
         let f = VmFilter::parse("ops@10.0.0.2");
         assert!(!f.matches(&db) && f.matches(&web));
         assert!(VmFilter::parse("  tag: ").is_empty());
+        // A kept haystack gives the same answers.
+        let kept = VmFilter::haystack(&db);
+        for query in ["tag:prod", "database 10.0.0", "ops@10.0.0.2", "db-1 tag:db"] {
+            let f = VmFilter::parse(query);
+            assert_eq!(
+                f.matches_in(&db, || kept.as_str()),
+                f.matches(&db),
+                "{query}"
+            );
+        }
     }
 }

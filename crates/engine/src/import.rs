@@ -7,6 +7,7 @@ use crate::ansible::AnsibleHost;
 use crate::ssh_config::SshHost;
 use crate::vm::{AuthMethod, Vm, VmDraft, VmId};
 use serde::Serialize;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 /// Which kind of file an import reads.
@@ -111,13 +112,17 @@ impl ImportPlan {
         found: impl IntoIterator<Item = H>,
         inventory: &[Vm],
     ) -> Self {
+        // By name once, so a 10,000-host file against a 10,000-VM inventory is not
+        // 100 million comparisons.
+        let mut by_name: HashMap<String, &Vm> = HashMap::new();
+        for vm in inventory {
+            by_name.entry(vm.name.to_ascii_lowercase()).or_insert(vm);
+        }
         let hosts = found
             .into_iter()
             .map(|host| {
                 let host: FoundHost = host.into();
-                let existing = inventory
-                    .iter()
-                    .find(|vm| vm.name.eq_ignore_ascii_case(&host.alias));
+                let existing = by_name.get(&host.alias.to_ascii_lowercase()).copied();
                 plan_host(host, existing)
             })
             .collect();
@@ -139,8 +144,9 @@ impl ImportPlan {
 
     /// Keeps only the named hosts (case-insensitive), for a user's partial selection.
     pub fn retain(&mut self, aliases: &[String]) {
+        let wanted: HashSet<String> = aliases.iter().map(|a| a.to_ascii_lowercase()).collect();
         self.hosts
-            .retain(|h| aliases.iter().any(|a| a.eq_ignore_ascii_case(&h.alias)));
+            .retain(|h| wanted.contains(&h.alias.to_ascii_lowercase()));
     }
 }
 

@@ -6,7 +6,7 @@ use crate::error::{EngineError, ErrorCode};
 use crate::import::{ImportAction, ImportPlan, ImportSource, ImportSummary};
 use crate::ssh_config;
 use crate::store::Store;
-use crate::vm::{Vm, VmDraft, VmId, NAME_MAX};
+use crate::vm::{Vm, VmDraft, VmId, NAME_MAX, TAGS_MAX};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::path::Path;
@@ -16,10 +16,25 @@ use tokio::sync::broadcast;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InventoryEvent {
-    Created { id: VmId },
-    Updated { id: VmId },
-    Deleted { ids: Vec<VmId> },
-    Imported { added: usize, updated: usize },
+    Created {
+        id: VmId,
+    },
+    Updated {
+        id: VmId,
+    },
+    Deleted {
+        ids: Vec<VmId>,
+    },
+    Imported {
+        added: usize,
+        updated: usize,
+    },
+    /// A tag was added to (`added`) or removed from `count` VMs at once.
+    Tagged {
+        tag: String,
+        added: bool,
+        count: usize,
+    },
 }
 
 #[derive(Clone)]
@@ -46,6 +61,11 @@ impl Inventory {
 
     pub async fn list(&self) -> Result<Vec<Vm>, EngineError> {
         self.store.list_vms().await
+    }
+
+    /// Every VM's id, without reading the records.
+    pub(crate) async fn ids(&self) -> Result<HashSet<VmId>, EngineError> {
+        self.store.vm_ids().await
     }
 
     pub async fn get(&self, id: VmId) -> Result<Vm, EngineError> {
@@ -90,6 +110,40 @@ impl Inventory {
         tracing::info!(count = ids.len(), "VMs deleted");
         self.emit(InventoryEvent::Deleted { ids });
         Ok(())
+    }
+
+    /// Adds `tag` to every VM of `ids` (normalised like a draft's tags), all in one
+    /// transaction: every VM gets it, or none does (a missing VM, one that already has
+    /// the most tags). Returns how many VMs did not have it yet.
+    pub async fn add_tag(&self, ids: &[VmId], tag: &str) -> Result<usize, EngineError> {
+        self.change_tag(ids, tag, true).await
+    }
+
+    /// Removes `tag` from every VM of `ids` in one transaction (none if one is missing).
+    /// Returns how many VMs had it.
+    pub async fn remove_tag(&self, ids: &[VmId], tag: &str) -> Result<usize, EngineError> {
+        self.change_tag(ids, tag, false).await
+    }
+
+    async fn change_tag(&self, ids: &[VmId], tag: &str, add: bool) -> Result<usize, EngineError> {
+        let tag = crate::vm::normalize_tag(tag)?;
+        let mut seen = HashSet::new();
+        let ids: Vec<VmId> = ids.iter().copied().filter(|id| seen.insert(*id)).collect();
+        let now = crate::jobs::now_ms();
+        let count = if add {
+            self.store.add_tag(&ids, &tag, TAGS_MAX, now).await?
+        } else {
+            self.store.remove_tag(&ids, &tag, now).await?
+        };
+        if count > 0 {
+            tracing::info!(%tag, count, added = add, "tag changed on VMs");
+            self.emit(InventoryEvent::Tagged {
+                tag,
+                added: add,
+                count,
+            });
+        }
+        Ok(count)
     }
 
     /// Copies a VM under the first free name `NAME-copy`, `NAME-copy-2`, ...

@@ -11,7 +11,7 @@
 //!
 //! A malformed file is an error naming the file and line; nothing is returned partially.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// One concrete host as ssh would resolve it.
@@ -210,13 +210,119 @@ fn resolve(entries: &[Entry]) -> Vec<SshHost> {
         .filter(|a| !a.is_empty() && !is_pattern(a) && seen.insert(a.to_ascii_lowercase()))
         .map(String::as_str)
         .collect();
+    let blocks = Blocks::of(entries);
     aliases
         .into_iter()
-        .map(|a| resolve_host(a, entries))
+        .map(|a| resolve_host(a, &blocks))
         .collect()
 }
 
-fn resolve_host(alias: &str, entries: &[Entry]) -> SshHost {
+/// What starts a block of settings: the file's start, a `Host` or `Match` line, or an
+/// included file's edge.
+enum Head<'a> {
+    Start,
+    Host(&'a [String]),
+    Match,
+    IncludeStart,
+    IncludeEnd,
+}
+
+/// A block: its head and the settings under it, each keyword with its first value.
+struct Block<'a> {
+    head: Head<'a>,
+    settings: Vec<(&'a str, &'a str)>,
+}
+
+/// The entries in blocks, indexed so a host is resolved against the blocks that can
+/// concern it, not all of them: a 10,000-host config resolves in one pass per host over
+/// its own block and the pattern blocks, not over 10,000 blocks each.
+struct Blocks<'a> {
+    blocks: Vec<Block<'a>>,
+    /// Blocks every host goes through: the start, `Host` lines with a pattern or a
+    /// negation, `Match` lines, include edges. In order.
+    always: Vec<usize>,
+    /// Blocks under a `Host` line of plain names only, by lower-cased name. In order.
+    named: HashMap<String, Vec<usize>>,
+}
+
+impl<'a> Blocks<'a> {
+    fn of(entries: &'a [Entry]) -> Self {
+        let mut blocks = vec![Block {
+            head: Head::Start,
+            settings: Vec::new(),
+        }];
+        let mut always = vec![0];
+        let mut named: HashMap<String, Vec<usize>> = HashMap::new();
+        for entry in entries {
+            let head = match entry {
+                Entry::IncludeStart => Head::IncludeStart,
+                Entry::IncludeEnd => Head::IncludeEnd,
+                Entry::Line { keyword, args } => match keyword.as_str() {
+                    "host" => Head::Host(args),
+                    "match" => Head::Match,
+                    _ => {
+                        let first = args.first().map_or("", String::as_str);
+                        if let Some(block) = blocks.last_mut() {
+                            block.settings.push((keyword, first));
+                        }
+                        continue;
+                    }
+                },
+            };
+            let at = blocks.len();
+            match head {
+                Head::Host(args) if !args.iter().any(|a| is_pattern(a)) => {
+                    for name in args {
+                        let list = named.entry(name.to_ascii_lowercase()).or_default();
+                        if list.last() != Some(&at) {
+                            list.push(at);
+                        }
+                    }
+                }
+                _ => always.push(at),
+            }
+            blocks.push(Block {
+                head,
+                settings: Vec::new(),
+            });
+        }
+        Self {
+            blocks,
+            always,
+            named,
+        }
+    }
+}
+
+/// `a` and `b` (each in order) merged in order, without repeats.
+fn merged<'x>(a: &'x [usize], b: &'x [usize]) -> impl Iterator<Item = usize> + 'x {
+    let (mut i, mut j) = (0, 0);
+    std::iter::from_fn(move || {
+        let next = match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x == y => {
+                i += 1;
+                j += 1;
+                *x
+            }
+            (Some(x), Some(y)) if x < y => {
+                i += 1;
+                *x
+            }
+            (_, Some(y)) => {
+                j += 1;
+                *y
+            }
+            (Some(x), None) => {
+                i += 1;
+                *x
+            }
+            (None, None) => return None,
+        };
+        Some(next)
+    })
+}
+
+fn resolve_host(alias: &str, blocks: &Blocks<'_>) -> SshHost {
     let mut host = SshHost {
         alias: alias.to_string(),
         host_name: None,
@@ -225,38 +331,56 @@ fn resolve_host(alias: &str, entries: &[Entry]) -> SshHost {
         identity_file: None,
         proxy_jump: None,
     };
+    let own = blocks
+        .named
+        .get(&alias.to_ascii_lowercase())
+        .map_or(&[][..], Vec::as_slice);
     // Lines before the first Host apply to every host.
     let mut applies = true;
     // Inside a file included from a block that does not apply, no Host line applies either.
     let mut never = false;
     let mut outer = Vec::new();
-    for entry in entries {
-        let (keyword, args) = match entry {
-            Entry::Line { keyword, args } => (keyword, args),
-            Entry::IncludeStart => {
+    let mut previous = None;
+    for at in merged(&blocks.always, own) {
+        // The blocks skipped since the previous one are under Host lines naming other
+        // hosts: after them nothing applies (until the next head says otherwise).
+        if previous.is_some_and(|p| at > p + 1) {
+            applies = false;
+        }
+        previous = Some(at);
+        let Some(block) = blocks.blocks.get(at) else {
+            continue;
+        };
+        match block.head {
+            Head::Start => {}
+            Head::Host(args) => applies = !never && host_matches(alias, args),
+            Head::Match => applies = false,
+            Head::IncludeStart => {
                 outer.push((applies, never));
                 never |= !applies;
-                continue;
             }
-            Entry::IncludeEnd => {
-                (applies, never) = outer.pop().unwrap_or((true, false));
-                continue;
+            Head::IncludeEnd => (applies, never) = outer.pop().unwrap_or((true, false)),
+        }
+        if !applies {
+            continue;
+        }
+        for (keyword, first) in &block.settings {
+            let first = (*first).to_string();
+            match *keyword {
+                "hostname" if host.host_name.is_none() => host.host_name = Some(first),
+                "port" if host.port.is_none() => host.port = first.parse().ok(),
+                "user" if host.user.is_none() => host.user = Some(first),
+                "identityfile" if host.identity_file.is_none() => host.identity_file = Some(first),
+                "proxyjump" if host.proxy_jump.is_none() => host.proxy_jump = Some(first),
+                _ => {}
             }
-        };
-        let first = args.first().cloned().unwrap_or_default();
-        match keyword.as_str() {
-            "host" => applies = !never && host_matches(alias, args),
-            "match" => applies = false,
-            _ if !applies => {}
-            "hostname" if host.host_name.is_none() => host.host_name = Some(first),
-            "port" if host.port.is_none() => host.port = first.parse().ok(),
-            "user" if host.user.is_none() => host.user = Some(first),
-            "identityfile" if host.identity_file.is_none() => host.identity_file = Some(first),
-            "proxyjump" if host.proxy_jump.is_none() => host.proxy_jump = Some(first),
-            _ => {}
         }
     }
-    // Tokens are expanded once every value is known, as ssh does.
+    finish_host(host, alias)
+}
+
+/// Expands tokens once every value is known, as ssh does.
+fn finish_host(mut host: SshHost, alias: &str) -> SshHost {
     let host_name = host
         .host_name
         .as_deref()
@@ -398,6 +522,99 @@ mod tests {
                 wildcard_match(pattern.as_bytes(), text.as_bytes()),
                 reference_match(pattern.as_bytes(), text.as_bytes())
             );
+        }
+    }
+
+    /// The straightforward resolution: every entry in order, for every host.
+    fn reference_resolve_host(alias: &str, entries: &[Entry]) -> SshHost {
+        let mut host = SshHost {
+            alias: alias.to_string(),
+            host_name: None,
+            port: None,
+            user: None,
+            identity_file: None,
+            proxy_jump: None,
+        };
+        let (mut applies, mut never, mut outer) = (true, false, Vec::new());
+        for entry in entries {
+            let (keyword, args) = match entry {
+                Entry::Line { keyword, args } => (keyword, args),
+                Entry::IncludeStart => {
+                    outer.push((applies, never));
+                    never |= !applies;
+                    continue;
+                }
+                Entry::IncludeEnd => {
+                    (applies, never) = outer.pop().unwrap_or((true, false));
+                    continue;
+                }
+            };
+            let first = args.first().cloned().unwrap_or_default();
+            match keyword.as_str() {
+                "host" => applies = !never && host_matches(alias, args),
+                "match" => applies = false,
+                _ if !applies => {}
+                "hostname" if host.host_name.is_none() => host.host_name = Some(first),
+                "port" if host.port.is_none() => host.port = first.parse().ok(),
+                "user" if host.user.is_none() => host.user = Some(first),
+                _ => {}
+            }
+        }
+        finish_host(host, alias)
+    }
+
+    /// A config as entries: `Host` lines of names and patterns, `Match`, settings, and
+    /// includes (balanced, as the reader makes them).
+    fn entries() -> impl proptest::strategy::Strategy<Value = Vec<Entry>> {
+        use proptest::prelude::*;
+        let name = prop::sample::select(vec!["a", "B", "c", "a*", "!b", "*", "?", "d"]);
+        let token = prop_oneof![
+            3 => prop::collection::vec(name, 1..3).prop_map(|n| (0u8, n.join(" "))),
+            1 => Just((1u8, String::new())),
+            3 => (0u8..3, 1u16..9).prop_map(|(k, v)| (2 + k, v.to_string())),
+            1 => Just((5u8, String::new())),
+            1 => Just((6u8, String::new())),
+        ];
+        prop::collection::vec(token, 0..40).prop_map(|tokens| {
+            let mut depth = 0;
+            let mut out = Vec::new();
+            let line = |keyword: &str, args: Vec<String>| Entry::Line {
+                keyword: keyword.into(),
+                args,
+            };
+            for (kind, text) in tokens {
+                match kind {
+                    0 => out.push(line("host", text.split(' ').map(str::to_string).collect())),
+                    1 => out.push(line("match", vec!["all".into()])),
+                    2 => out.push(line("hostname", vec![format!("h{text}")])),
+                    3 => out.push(line("port", vec![text])),
+                    4 => out.push(line("user", vec![format!("u{text}")])),
+                    5 => {
+                        depth += 1;
+                        out.push(Entry::IncludeStart);
+                    }
+                    _ if depth > 0 => {
+                        depth -= 1;
+                        out.push(Entry::IncludeEnd);
+                    }
+                    _ => {}
+                }
+            }
+            out.extend((0..depth).map(|_| Entry::IncludeEnd));
+            out
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn indexed_resolution_agrees_with_reading_every_entry(entries in entries()) {
+            let blocks = Blocks::of(&entries);
+            for alias in ["a", "b", "c", "d", "A", "ab"] {
+                proptest::prop_assert_eq!(
+                    resolve_host(alias, &blocks),
+                    reference_resolve_host(alias, &entries)
+                );
+            }
         }
     }
 

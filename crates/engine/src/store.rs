@@ -5,7 +5,7 @@ use crate::error::{is_locked, EngineError, ErrorCode};
 use crate::vm::{AuthMethod, Vm, VmDraft, VmId};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions as _, Sqlite, SqlitePool, Transaction};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
 
@@ -155,24 +155,38 @@ impl Store {
         let rows: Vec<VmRow> = sqlx::query_as(select_vms!("ORDER BY name COLLATE NOCASE"))
             .fetch_all(&self.pool)
             .await?;
-        let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
         let tag_rows: Vec<(i64, String)> =
             sqlx::query_as("SELECT vm_id, tag FROM vm_tags ORDER BY tag")
                 .fetch_all(&self.pool)
                 .await?;
-        for (vm_id, tag) in tag_rows {
-            tags.entry(vm_id).or_default().push(tag);
-        }
-        let mut vms = rows
-            .into_iter()
-            .map(|r| {
-                let t = tags.remove(&r.id).unwrap_or_default();
-                r.into_vm(t)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        // Natural order, as people number hosts: web-2 before web-10.
-        vms.sort_by(|a, b| natord::compare_ignore_case(&a.name, &b.name));
-        Ok(vms)
+        // Records and natural order (as people number hosts: web-2 before web-10) are CPU
+        // work that grows with the inventory: off the caller's thread (the UI's event loop
+        // when it reloads 10,000 VMs).
+        tokio::task::spawn_blocking(move || {
+            let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
+            for (vm_id, tag) in tag_rows {
+                tags.entry(vm_id).or_default().push(tag);
+            }
+            let mut vms = rows
+                .into_iter()
+                .map(|r| {
+                    let t = tags.remove(&r.id).unwrap_or_default();
+                    r.into_vm(t)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            vms.sort_by(|a, b| natord::compare_ignore_case(&a.name, &b.name));
+            Ok(vms)
+        })
+        .await
+        .map_err(|e| EngineError::new(ErrorCode::Io, format!("listing VMs failed: {e}")))?
+    }
+
+    /// Every VM's id (a cheap check of which VMs still exist).
+    pub async fn vm_ids(&self) -> Result<HashSet<VmId>, EngineError> {
+        let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM vms")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(ids.into_iter().map(|(id,)| VmId(id)).collect())
     }
 
     pub async fn get_vm(&self, id: VmId) -> Result<Vm, EngineError> {
@@ -211,20 +225,100 @@ impl Store {
         Ok(vm)
     }
 
-    /// Deletes every listed VM, or none if one is missing.
+    /// Deletes every listed VM (no id twice), or none if one is missing. One statement
+    /// for the whole list: deleting 10,000 VMs is one pass, not 10,000 round trips.
     pub async fn delete_vms(&self, ids: &[VmId]) -> Result<(), EngineError> {
+        let list = id_list(ids);
         let mut tx = self.pool.begin().await?;
-        for id in ids {
-            let done = sqlx::query("DELETE FROM vms WHERE id = ?")
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await?;
-            if done.rows_affected() == 0 {
-                return Err(EngineError::not_found(format!("VM #{id}")));
-            }
-        }
+        missing_vm(&mut tx, &list).await?;
+        sqlx::query("DELETE FROM vms WHERE id IN (SELECT value FROM json_each(?))")
+            .bind(&list)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Adds `tag` to every listed VM (no id twice) in one transaction, or changes nothing
+    /// if one is missing or would get more than `max_tags` tags. Returns how many VMs
+    /// did not have it yet.
+    pub async fn add_tag(
+        &self,
+        ids: &[VmId],
+        tag: &str,
+        max_tags: usize,
+        now: i64,
+    ) -> Result<usize, EngineError> {
+        let list = id_list(ids);
+        let mut tx = self.pool.begin().await?;
+        missing_vm(&mut tx, &list).await?;
+        let full: Option<(String,)> = sqlx::query_as(
+            "SELECT name FROM vms WHERE id IN (SELECT value FROM json_each(?1))
+               AND NOT EXISTS (SELECT 1 FROM vm_tags t WHERE t.vm_id = vms.id AND t.tag = ?2)
+               AND (SELECT count(*) FROM vm_tags t WHERE t.vm_id = vms.id) >= ?3
+             ORDER BY name LIMIT 1",
+        )
+        .bind(&list)
+        .bind(tag)
+        .bind(i64::try_from(max_tags).unwrap_or(i64::MAX))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((name,)) = full {
+            return Err(EngineError::validation(vec![crate::FieldError {
+                field: "tag".into(),
+                message: format!("{name} already has {max_tags} tags, the most a VM can have"),
+            }]));
+        }
+        // The time first, while the VMs still lack the tag.
+        sqlx::query(
+            "UPDATE vms SET updated_at = ?3 WHERE id IN (SELECT value FROM json_each(?1))
+               AND NOT EXISTS (SELECT 1 FROM vm_tags t WHERE t.vm_id = vms.id AND t.tag = ?2)",
+        )
+        .bind(&list)
+        .bind(tag)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let done = sqlx::query(
+            "INSERT OR IGNORE INTO vm_tags (vm_id, tag) SELECT value, ?2 FROM json_each(?1)",
+        )
+        .bind(&list)
+        .bind(tag)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(usize::try_from(done.rows_affected()).unwrap_or(usize::MAX))
+    }
+
+    /// Removes `tag` from every listed VM (no id twice) in one transaction, or changes
+    /// nothing if one is missing. Returns how many VMs had it.
+    pub async fn remove_tag(
+        &self,
+        ids: &[VmId],
+        tag: &str,
+        now: i64,
+    ) -> Result<usize, EngineError> {
+        let list = id_list(ids);
+        let mut tx = self.pool.begin().await?;
+        missing_vm(&mut tx, &list).await?;
+        sqlx::query(
+            "UPDATE vms SET updated_at = ?3 WHERE id IN (SELECT value FROM json_each(?1))
+               AND EXISTS (SELECT 1 FROM vm_tags t WHERE t.vm_id = vms.id AND t.tag = ?2)",
+        )
+        .bind(&list)
+        .bind(tag)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let done = sqlx::query(
+            "DELETE FROM vm_tags WHERE tag = ?2 AND vm_id IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(&list)
+        .bind(tag)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(usize::try_from(done.rows_affected()).unwrap_or(usize::MAX))
     }
 
     /// Applies many inserts and updates atomically (ssh-config import).
@@ -243,6 +337,26 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// Ids as a JSON array, for `json_each`: a whole list bound as one parameter.
+fn id_list(ids: &[VmId]) -> String {
+    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
+}
+
+/// `not_found` naming the first listed id that is no VM.
+async fn missing_vm(tx: &mut Transaction<'_, Sqlite>, list: &str) -> Result<(), EngineError> {
+    let missing: Option<(i64,)> = sqlx::query_as(
+        "SELECT value FROM json_each(?) WHERE value NOT IN (SELECT id FROM vms) LIMIT 1",
+    )
+    .bind(list)
+    .fetch_optional(&mut **tx)
+    .await?;
+    match missing {
+        Some((id,)) => Err(EngineError::not_found(format!("VM #{id}"))),
+        None => Ok(()),
     }
 }
 

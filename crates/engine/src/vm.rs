@@ -310,6 +310,23 @@ pub fn split_hop(hop: &str) -> (&str, &str, Option<&str>) {
     }
 }
 
+/// One tag as a bulk action takes it: trimmed, lower-cased and checked like a draft's.
+pub fn normalize_tag(tag: &str) -> Result<String, EngineError> {
+    let tag = tag.trim().to_lowercase();
+    let problem = if tag.is_empty() {
+        Some("A tag is needed".to_string())
+    } else {
+        check_tags(std::slice::from_ref(&tag)).err()
+    };
+    match problem {
+        Some(message) => Err(EngineError::validation(vec![FieldError {
+            field: "tag".into(),
+            message,
+        }])),
+        None => Ok(tag),
+    }
+}
+
 fn check_tags(tags: &[String]) -> Result<(), String> {
     if tags.len() > TAGS_MAX {
         return Err(format!("At most {TAGS_MAX} tags"));

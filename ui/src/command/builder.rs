@@ -226,8 +226,11 @@ fn Builder(request: BuilderRequest, on_close: EventHandler<()>) -> Element {
                     }
                     div { class: "target-preview", id: "builder-targets",
                         if names.is_empty() { span { class: "muted", "No VM yet" } }
-                        for name in names.iter() {
+                        for name in names.iter().take(crate::job::PREVIEW_NAMES) {
                             span { key: "{name}", class: if guarded.contains(name) { "tag guarded" } else { "tag" }, "{name}" }
+                        }
+                        if names.len() > crate::job::PREVIEW_NAMES {
+                            span { class: "muted", "and {names.len() - crate::job::PREVIEW_NAMES} more" }
                         }
                     }
                 }

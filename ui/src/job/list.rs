@@ -11,6 +11,9 @@ use dioxus::prelude::*;
 use vmo_engine::jobs::{JobQuery, JobState, JobSummary};
 use vmo_engine::VmId;
 
+/// VMs offered in the VM filter; with more, the search box finds any of them by name.
+const VMS_LISTED: usize = 200;
+
 #[component]
 pub fn JobsScreen() -> Element {
     let ctx = use_context::<UiContext>();
@@ -39,7 +42,19 @@ pub fn JobsScreen() -> Element {
         }
     });
     let _ = tick();
-    let vms = inventory.read().vms.clone();
+    // The first VMs, and the one chosen: the search box finds jobs by any host's name.
+    let (vms, unlisted): (Vec<(VmId, String)>, usize) = {
+        let view = inventory.read();
+        let chosen = vm();
+        let listed = view
+            .vms
+            .iter()
+            .enumerate()
+            .filter(|(i, v)| *i < VMS_LISTED || Some(v.id) == chosen)
+            .map(|(_, v)| (v.id, v.name.clone()))
+            .collect();
+        (listed, view.vms.len().saturating_sub(VMS_LISTED))
+    };
     rsx! {
         section { class: "screen jobs-screen",
             div { class: "screen-head",
@@ -64,8 +79,11 @@ pub fn JobsScreen() -> Element {
                     id: "job-vm-filter",
                     onchange: move |e| vm.set(e.value().parse().ok().map(VmId)),
                     option { value: "", "Any VM" }
-                    for v in vms {
-                        option { key: "{v.id.0}", value: "{v.id.0}", "{v.name}" }
+                    for (id, name) in vms {
+                        option { key: "{id.0}", value: "{id.0}", selected: vm() == Some(id), "{name}" }
+                    }
+                    if unlisted > 0 {
+                        option { value: "", disabled: true, "{unlisted} more: search by name" }
                     }
                 }
             }

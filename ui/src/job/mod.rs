@@ -9,11 +9,11 @@ mod targets;
 pub use list::{JobsScreen, VmJobHistory};
 pub use new::NewJobDialog;
 pub use page::JobPage;
-pub use targets::{TargetChoice, Targets};
+pub use targets::{TargetChoice, Targets, PREVIEW_NAMES};
 
 use crate::UiContext;
 use dioxus::prelude::*;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 pub use vmo_engine::jobs::now_ms;
 use vmo_engine::jobs::{JobState, JobSummary, Origin};
 use vmo_engine::JobEvent;
@@ -23,6 +23,10 @@ use vmo_engine::JobEvent;
 #[derive(Clone, Copy)]
 pub struct JobsVersion(pub Signal<u64>);
 
+/// A burst of job events (10,000 hosts finishing) makes one bump per this long, so the
+/// pages re-read a big job a few times a second, not once per host.
+const COALESCE: std::time::Duration = std::time::Duration::from_millis(100);
+
 pub fn provide_jobs_version() {
     let ctx = use_context::<UiContext>();
     let mut version = use_context_provider(|| JobsVersion(Signal::new(0)));
@@ -31,10 +35,21 @@ pub fn provide_jobs_version() {
         async move {
             loop {
                 match events.recv().await {
-                    Ok(JobEvent::Output { .. }) => {}
-                    Ok(_) | Err(RecvError::Lagged(_)) => *version.0.write() += 1,
+                    Ok(JobEvent::Output { .. }) => continue,
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => break,
                 }
+                tokio::time::sleep(COALESCE).await;
+                // What came meanwhile is in this bump (a lag only says some were missed);
+                // at most a channel's worth, whatever keeps coming.
+                for _ in 0..events.len() {
+                    match events.try_recv() {
+                        Ok(_) | Err(TryRecvError::Lagged(_)) => {}
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Closed) => return,
+                    }
+                }
+                *version.0.write() += 1;
             }
         }
     });

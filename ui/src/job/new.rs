@@ -2,7 +2,7 @@
 //! reaches VMs with a guarded tag (`prod` by default), and a check of the targets' host keys
 //! first: hosts whose keys are not trusted are reviewed, or left out, before anything runs.
 
-use super::targets::{TargetChoice, Targets};
+use super::targets::{TargetChoice, Targets, PREVIEW_NAMES};
 use crate::command::{Choice, CompletionList, KeyOutcome};
 use crate::shared::modal::Modal;
 use crate::shell::Screen;
@@ -121,6 +121,7 @@ pub fn NewJobDialog(
         use_callback(move |go: Go| {
             let mut chosen = vms.clone();
             if let Some(without) = &go.without {
+                let without: std::collections::HashSet<&VmId> = without.iter().collect();
                 chosen.retain(|vm| !without.contains(&vm.id));
             }
             let targets: Vec<VmId> = chosen.iter().map(|vm| vm.id).collect();
@@ -294,12 +295,15 @@ pub fn NewJobDialog(
                 div { class: "field",
                     label { "Runs on {names.len()} VM" if names.len() != 1 { "s" } }
                     div { class: "target-preview", id: "run-targets",
-                        for name in names.iter() {
+                        for name in names.iter().take(PREVIEW_NAMES) {
                             span {
                                 key: "{name}",
                                 class: if guarded.contains(name) { "tag guarded" } else { "tag" },
                                 "{name}"
                             }
+                        }
+                        if names.len() > PREVIEW_NAMES {
+                            span { class: "muted", id: "run-targets-more", "and {names.len() - PREVIEW_NAMES} more" }
                         }
                     }
                 }

@@ -1,4 +1,7 @@
-//! One job: what ran where, each host's state, the controls, and the log.
+//! One job: what ran where, each host's state, the controls, and the log. The job's
+//! detail is loaded once per change and shared by every part (never copied per render):
+//! a job over 10,000 hosts is 10,000 host records, of which the host table draws the few
+//! dozen in sight.
 
 use super::{
     format_duration, now_ms, origin_label, state_class, state_label, use_jobs_version, Progress,
@@ -6,10 +9,15 @@ use super::{
 use crate::log::LogViewer;
 use crate::shared::time::format_millis;
 use crate::shared::toast::use_toasts;
+use crate::shared::virtual_rows::use_scroll_box;
+use crate::shared::Shared;
 use crate::shell::Screen;
 use crate::UiContext;
 use dioxus::prelude::*;
 use vmo_engine::jobs::{HostState, JobDetail, JobHost, JobId, Origin};
+
+/// Must match `#job-hosts` `--row-px` in style.css.
+const HOST_ROW_PX: f64 = 33.0;
 
 #[component]
 pub fn JobPage(id: JobId) -> Element {
@@ -18,8 +26,10 @@ pub fn JobPage(id: JobId) -> Element {
     let detail = use_resource(move || {
         let ctx = ctx.clone();
         let _ = version();
-        async move { ctx.engine.jobs().detail(id).await }
+        async move { ctx.engine.jobs().detail(id).await.map(Shared::new) }
     });
+    // A host picked in the host table, for the log viewer to show.
+    let picked = use_signal(|| None::<u32>);
     let mut tick = use_signal(|| 0u64);
     use_future(move || async move {
         loop {
@@ -73,14 +83,14 @@ pub fn JobPage(id: JobId) -> Element {
             if let Some(lost) = job.record_error.clone() {
                 div { class: "alert error", id: "job-record-error", "{lost}. The commands on the hosts were not stopped for it." }
             }
-            HostTable { detail: detail.clone() }
-            LogViewer { detail }
+            HostTable { detail: detail.clone(), picked }
+            LogViewer { detail, picked }
         }
     }
 }
 
 #[component]
-fn Controls(detail: JobDetail) -> Element {
+fn Controls(detail: Shared<JobDetail>) -> Element {
     let ctx = use_context::<UiContext>();
     let toasts = use_toasts();
     let mut screen = use_context::<Signal<Screen>>();
@@ -132,57 +142,91 @@ fn Controls(detail: JobDetail) -> Element {
     }
 }
 
+/// The job's hosts, only those in sight drawn; a host's name picks it in the log viewer.
 #[component]
-fn HostTable(detail: JobDetail) -> Element {
-    let ctx = use_context::<UiContext>();
-    let toasts = use_toasts();
+fn HostTable(detail: Shared<JobDetail>, picked: Signal<Option<u32>>) -> Element {
+    let scroll = use_scroll_box(HOST_ROW_PX);
+    let window = scroll.window(detail.hosts.len());
     let id = detail.job.id;
     rsx! {
-        table { class: "table hosts-table", id: "job-hosts",
-            thead {
-                tr {
-                    th { "Host" }
-                    th { "State" }
-                    th { "Exit" }
-                    th { "Duration" }
-                    th { "Detail" }
-                    th {}
+        div {
+            class: "table-scroll hosts-scroll",
+            id: "job-hosts-scroll",
+            onmounted: move |e| scroll.mounted(e),
+            onscroll: move |e| scroll.scrolled(&e),
+            onresize: move |e| scroll.resized(&e),
+            table { class: "table hosts-table virtual-table", id: "job-hosts",
+                thead {
+                    tr {
+                        th { "Host" }
+                        th { "State" }
+                        th { "Exit" }
+                        th { "Duration" }
+                        th { "Detail" }
+                        th {}
+                    }
+                }
+                tbody {
+                    tr { class: "spacer", style: "height: {window.before_px()}px;",
+                        td { colspan: 6 }
+                    }
+                    for host in detail.hosts[window.range()].iter() {
+                        HostRow { key: "{host.host}", job: id, host: host.clone(), picked }
+                    }
+                    tr { class: "spacer", style: "height: {window.after_px()}px;",
+                        td { colspan: 6 }
+                    }
                 }
             }
-            tbody {
-                for host in detail.hosts {
-                    tr { key: "{host.host}", id: "job-host-{host.name}",
-                        td { class: "mono", "{host.name}" }
-                        td { span { class: host_class(host.state), "{host.state}" } }
-                        // `data-exit` is the cell's value alone (a test reads it, not the row).
-                        td { class: "mono job-exit", "data-exit": "{exit_text(&host)}",
-                            {exit_text(&host)}
-                        }
-                        td { {format_duration(host.duration_ms())} }
-                        td { class: "muted",
-                            {host.error.clone().unwrap_or_default()}
-                            if host.truncated { " (output truncated)" }
-                        }
-                        td {
-                            if !host.state.is_final() {
-                                button {
-                                    class: "button small danger-text",
-                                    title: "Cancel {host.name}",
-                                    onclick: {
-                                        let ctx = ctx.clone();
-                                        move |_| {
-                                            let (jobs, host) = (ctx.engine.jobs().clone(), host.host);
-                                            spawn(async move {
-                                                if let Err(e) = jobs.cancel_host(id, host).await {
-                                                    toasts.error(e.message);
-                                                }
-                                            });
-                                        }
-                                    },
-                                    "Cancel"
+        }
+    }
+}
+
+#[component]
+fn HostRow(job: JobId, host: JobHost, picked: Signal<Option<u32>>) -> Element {
+    let ctx = use_context::<UiContext>();
+    let toasts = use_toasts();
+    let index = host.host;
+    let detail = format!(
+        "{}{}",
+        host.error.clone().unwrap_or_default(),
+        if host.truncated {
+            " (output truncated)"
+        } else {
+            ""
+        }
+    );
+    rsx! {
+        tr { id: "job-host-{host.name}",
+            td { class: "mono",
+                button {
+                    class: "link",
+                    title: "Show the output of {host.name}",
+                    onclick: move |_| picked.set(Some(index)),
+                    "{host.name}"
+                }
+            }
+            td { span { class: host_class(host.state), "{host.state}" } }
+            // `data-exit` is the cell's value alone (a test reads it, not the row).
+            td { class: "mono job-exit", "data-exit": "{exit_text(&host)}",
+                {exit_text(&host)}
+            }
+            td { {format_duration(host.duration_ms())} }
+            td { class: "muted", title: "{detail}", "{detail}" }
+            td {
+                if !host.state.is_final() {
+                    button {
+                        class: "button small danger-text",
+                        title: "Cancel {host.name}",
+                        onclick: move |_| {
+                            let jobs = ctx.engine.jobs().clone();
+                            spawn(async move {
+                                if let Err(e) = jobs.cancel_host(job, index).await {
+                                    toasts.error(e.message);
                                 }
-                            }
-                        }
+                            });
+                        },
+                        "Cancel"
                     }
                 }
             }

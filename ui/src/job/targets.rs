@@ -1,8 +1,12 @@
 //! Which VMs a run goes to: those chosen, every VM with a tag, or all. Shared by the run
 //! dialog and the template builder, so both pick, label and guard targets the same way.
 
+use std::collections::HashSet;
 use vmo_engine::jobs::label_for_names;
 use vmo_engine::{Vm, VmId};
+
+/// Names a dialog shows of its targets; the rest are counted ("and 9,900 more").
+pub const PREVIEW_NAMES: usize = 100;
 
 /// How a dialog picks its VMs.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +29,10 @@ pub struct Targets {
 impl TargetChoice {
     /// `chosen`: the VMs picked on the VMs screen; `guarded_tags` from the preferences.
     pub fn targets(&self, inventory: &[Vm], chosen: &[VmId], guarded_tags: &[String]) -> Targets {
+        let chosen: HashSet<VmId> = match self {
+            TargetChoice::Chosen => chosen.iter().copied().collect(),
+            _ => HashSet::new(),
+        };
         let vms: Vec<Vm> = inventory
             .iter()
             .filter(|vm| match self {

@@ -3,6 +3,7 @@
 
 use super::{host_set, Choice};
 use crate::shared::toast::use_toasts;
+use crate::shared::Shared;
 use crate::UiContext;
 use dioxus::prelude::*;
 use std::io::Write as _;
@@ -29,7 +30,7 @@ impl Format {
 
 #[component]
 pub fn ExportMenu(
-    detail: JobDetail,
+    detail: Shared<JobDetail>,
     log: Signal<JobLog>,
     choice: Choice,
     by_status: Option<Vec<u32>>,
@@ -42,7 +43,8 @@ pub fn ExportMenu(
     let mut save = move |format: Format| {
         open.set(false);
         let ctx = ctx.clone();
-        let detail = detail.clone();
+        // A copy for the writer thread, made only when exporting.
+        let detail = JobDetail::clone(&detail);
         let snapshot = log.peek().clone();
         let filter = if filtered() {
             LogFilter {

@@ -6,28 +6,45 @@
 //! Each host's output is digested once, when it has finished (finished output no longer
 //! changes), reading only that host's lines; grouping is then a comparison of digests. So
 //! the view stays cheap however much the hosts still running keep printing.
+//!
+//! However many hosts: a group names its first few hosts and lists all of them in a
+//! scroll box drawing only the names in sight, the hosts that did not run likewise, and
+//! only the largest groups are drawn until the user asks for more.
 
 use super::styled::styled;
+use crate::shared::virtual_rows::VirtualList;
+use crate::shared::Shared;
 use dioxus::prelude::*;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use vmo_engine::jobs::log::{diff_hosts, DiffLine, DiffTag, Grouping, JobLog, NotRun, Stream};
 use vmo_engine::jobs::JobDetail;
 
 /// Lines shown per group (and per diff); the rest is in the other views and the exports.
 const SHOWN_LINES: usize = 200;
+/// Host names in a group's head; all of them are in its host list.
+const NAMES_IN_HEAD: usize = 8;
+/// Groups drawn at first, and added per "more".
+const GROUPS_SHOWN: usize = 50;
+/// A host list's rows (must match `.host-list` in style.css) and its box at most.
+const NAME_ROW_PX: f64 = 22.0;
+const HOST_LIST_PX: f64 = 220.0;
 
 #[component]
 pub fn Grouped(
-    detail: JobDetail,
+    detail: Shared<JobDetail>,
     log: Signal<JobLog>,
     loaded: bool,
     stream: Option<Stream>,
 ) -> Element {
     let mut diff_of = use_signal(|| None::<u32>);
+    let mut groups_shown = use_signal(|| GROUPS_SHOWN);
+    // The groups whose full host list is open, by their first host.
+    let mut listed = use_signal(HashSet::<u32>::new);
     // host -> (digest, lines), for finished hosts; dropped when the log (re)loads.
     let digests = use_hook(|| Rc::new(RefCell::new((false, HashMap::<u32, (u64, usize)>::new()))));
+    let log_signal = log;
     let log = log.read();
     // Hosts that never ran have no output to compare: they are listed apart, with why.
     let not_run: Vec<NotRun> = detail
@@ -41,10 +58,11 @@ pub fn Grouped(
         })
         .collect();
     // Only finished hosts that ran: a running host's output is not its output yet.
+    let apart: HashSet<u32> = not_run.iter().map(|n| n.host).collect();
     let ran: Vec<u32> = detail
         .hosts
         .iter()
-        .filter(|h| h.state.is_final() && !not_run.iter().any(|n| n.host == h.host))
+        .filter(|h| h.state.is_final() && !apart.contains(&h.host))
         .map(|h| h.host)
         .collect();
     let running = detail.hosts.iter().filter(|h| !h.state.is_final()).count();
@@ -67,6 +85,7 @@ pub fn Grouped(
     };
     let summary = grouping.summary();
     let groups = &grouping.groups;
+    let hidden_groups = groups.len().saturating_sub(groups_shown());
     let major = groups.first().and_then(|g| g.hosts.first().copied());
     let major_name = major
         .map(|h| log.host_name(h).into_owned())
@@ -81,11 +100,22 @@ pub fn Grouped(
             if running > 0 {
                 p { class: "muted", "{running} hosts still running are not grouped yet." }
             }
-            for (g, group) in groups.iter().enumerate() {
+            for (g, group) in groups.iter().enumerate().take(groups_shown()) {
                 div { key: "{g}", class: "log-group", id: "log-group-{g}",
                     div { class: "log-group-head",
-                        strong { {group.hosts.iter().map(|h| log.host_name(*h).into_owned()).collect::<Vec<_>>().join(", ")} }
+                        strong { class: "group-names", {head_names(&log, &group.hosts)} }
                         span { class: "muted", " — {group.hosts.len()} host" if group.hosts.len() != 1 { "s" } ", {group.lines} lines" }
+                        if group.hosts.len() > NAMES_IN_HEAD {
+                            button {
+                                class: "button small",
+                                id: "log-group-hosts-toggle-{g}",
+                                onclick: {
+                                    let first = group.hosts[0];
+                                    move |_| listed.with_mut(|l| if !l.remove(&first) { l.insert(first); })
+                                },
+                                if listed.read().contains(&group.hosts[0]) { "Hide hosts" } else { "All {group.hosts.len()} hosts" }
+                            }
+                        }
                         if g > 0 {
                             button {
                                 class: "button small",
@@ -96,6 +126,13 @@ pub fn Grouped(
                                 },
                                 if diff_of() == Some(group.hosts[0]) { "Hide diff" } else { "Diff against {major_name}" }
                             }
+                        }
+                    }
+                    if group.hosts.len() > NAMES_IN_HEAD && listed.read().contains(&group.hosts[0]) {
+                        HostList {
+                            id: "log-group-hosts-{g}",
+                            log: log_signal,
+                            hosts: Shared::new(group.hosts.iter().map(|h| (*h, String::new())).collect()),
                         }
                     }
                     if let (true, Some(major)) = (g > 0 && diff_of() == Some(group.hosts[0]), major) {
@@ -109,22 +146,78 @@ pub fn Grouped(
                     }
                 }
             }
+            if hidden_groups > 0 {
+                button {
+                    class: "button",
+                    id: "log-groups-more",
+                    onclick: move |_| *groups_shown.write() += GROUPS_SHOWN,
+                    "Show more groups ({hidden_groups} not shown)"
+                }
+            }
             if !grouping.not_run.is_empty() {
                 div { class: "log-group not-run", id: "log-not-run",
                     div { class: "log-group-head",
                         strong { "Did not run" }
                         span { class: "muted", " — {grouping.not_run.len()} host" if grouping.not_run.len() != 1 { "s" } ", not compared" }
                     }
-                    ul { class: "not-run-list",
-                        for n in grouping.not_run.iter() {
-                            li { key: "{n.host}", id: "log-not-run-{n.host}",
-                                strong { "{log.host_name(n.host)}" }
-                                " — {n.reason}"
-                            }
-                        }
+                    HostList {
+                        id: "log-not-run-list",
+                        log: log_signal,
+                        hosts: Shared::new(grouping.not_run.iter().map(|n| (n.host, n.reason.to_string())).collect()),
+                        row_id: "log-not-run",
                     }
                 }
             }
+        }
+    }
+}
+
+/// The first [`NAMES_IN_HEAD`] names of a group, and how many more.
+fn head_names(log: &JobLog, hosts: &[u32]) -> String {
+    let mut names: Vec<String> = hosts
+        .iter()
+        .take(NAMES_IN_HEAD)
+        .map(|h| log.host_name(*h).into_owned())
+        .collect();
+    if hosts.len() > NAMES_IN_HEAD {
+        names.push(format!("and {} more", hosts.len() - NAMES_IN_HEAD));
+    }
+    names.join(", ")
+}
+
+/// Hosts by name with a note each (why one did not run), only those in sight drawn.
+/// `row_id`: each row's id is `{row_id}-{host}`, when given.
+#[component]
+fn HostList(
+    id: String,
+    log: Signal<JobLog>,
+    hosts: Shared<Vec<(u32, String)>>,
+    row_id: Option<String>,
+) -> Element {
+    let count = hosts.len();
+    let row = use_callback(move |i: usize| {
+        let log = log.read();
+        let Some((host, note)) = hosts.get(i) else {
+            return rsx! {};
+        };
+        let id = row_id.as_ref().map(|r| format!("{r}-{host}"));
+        rsx! {
+            div { key: "{host}", class: "virtual-row", id,
+                strong { "{log.host_name(*host)}" }
+                if !note.is_empty() {
+                    " — {note}"
+                }
+            }
+        }
+    });
+    rsx! {
+        VirtualList {
+            id,
+            class: "host-list group-hosts",
+            count,
+            row_px: NAME_ROW_PX,
+            max_height: HOST_LIST_PX,
+            row,
         }
     }
 }

@@ -10,6 +10,7 @@ mod grouped;
 mod lines;
 mod styled;
 
+use crate::shared::{breathe, Shared};
 use crate::UiContext;
 use dioxus::prelude::*;
 use std::cell::RefCell;
@@ -27,12 +28,9 @@ const FILTER_SLICE: usize = 10_000;
 /// Output bytes split into lines between two chances for the UI to handle other work.
 const PUSH_SLICE: usize = 256 << 10;
 
-/// Lets the runtime under the virtual DOM run (timers, the socket) between two slices of
-/// work. A plain yield is not enough: the virtual DOM would find the woken task at once and
-/// go on without returning to the runtime.
-async fn breathe() {
-    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-}
+/// Hosts offered in the host picker; a job over more lists the first ones (and the one
+/// picked), and any host can be picked from the host table above.
+const HOSTS_OFFERED: usize = 200;
 
 /// How long typing must pause before the text filter applies.
 const TYPING_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
@@ -70,7 +68,7 @@ struct Matches {
 }
 
 #[component]
-pub fn LogViewer(detail: JobDetail) -> Element {
+pub fn LogViewer(detail: Shared<JobDetail>, picked: Signal<Option<u32>>) -> Element {
     let ctx = use_context::<UiContext>();
     let id = detail.job.id;
     let log = use_signal(JobLog::default);
@@ -94,9 +92,32 @@ pub fn LogViewer(detail: JobDetail) -> Element {
     let timestamps = use_signal(|| false);
     let follow = use_signal(|| true);
     let matches = use_hook(|| Rc::new(RefCell::new(Matches::default())));
+    // A host picked in the host table: its output, on its own.
+    use_effect(move || {
+        if let Some(host) = picked() {
+            view.set(View::PerHost);
+            choice.write().host = Some(host);
+            document::eval(
+                "const e = document.getElementById('log-viewer'); if (e) e.scrollIntoView({block: 'nearest'});",
+            );
+        }
+    });
 
     let current = choice();
-    let host_names: Vec<String> = detail.hosts.iter().map(|h| h.name.clone()).collect();
+    // The hosts offered in the picker: the first ones, and the one picked wherever it is.
+    let offered: Vec<(u32, String)> = detail
+        .hosts
+        .iter()
+        .take(HOSTS_OFFERED)
+        .chain(
+            current
+                .host
+                .and_then(|h| detail.hosts.get(h as usize))
+                .filter(|h| h.host as usize >= HOSTS_OFFERED),
+        )
+        .map(|h| (h.host, h.name.clone()))
+        .collect();
+    let not_offered = detail.hosts.len().saturating_sub(HOSTS_OFFERED);
     // Status picks hosts; combined with the host picker.
     let by_status: Option<Vec<u32>> = match current.status {
         StatusFilter::Any => None,
@@ -169,8 +190,11 @@ pub fn LogViewer(detail: JobDetail) -> Element {
                     if view() != View::PerHost {
                         option { value: "", selected: current.host.is_none(), "All hosts" }
                     }
-                    for (i, name) in host_names.iter().enumerate() {
-                        option { key: "{i}", value: "{i}", selected: current.host == Some(i as u32), "{name}" }
+                    for (i, name) in offered.iter() {
+                        option { key: "{i}", value: "{i}", selected: current.host == Some(*i), "{name}" }
+                    }
+                    if not_offered > 0 {
+                        option { value: "", disabled: true, "{not_offered} more: pick one in the host table" }
                     }
                 }
                 select {

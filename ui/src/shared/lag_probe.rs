@@ -9,6 +9,9 @@
 //! written_at_unix_ms=… busy_stalls_at_unix_ms=[…]`: figures since launch, when they were
 //! written, and the latest busy stretches over 50 ms as `END_UNIX_MS:HELDms`, so a
 //! benchmark can judge the stretch of time it measured.
+//!
+//! A benchmark measures one stretch at a time by creating `FILE.reset`: the probe starts
+//! over from its next tick and removes that file, so the figures cover what followed.
 
 use dioxus::prelude::*;
 use std::collections::VecDeque;
@@ -35,11 +38,15 @@ pub fn use_lag_probe() {
         let Some(file) = std::env::var_os(LAG_PROBE_ENV).map(PathBuf::from) else {
             return;
         };
+        let reset = reset_file(&file);
         let mut late = Lag::default();
         let mut busy = Lag::default();
         let mut stalls: VecDeque<String> = VecDeque::new();
         let mut last_report = Instant::now();
         loop {
+            if std::fs::remove_file(&reset).is_ok() {
+                (late, busy, stalls) = (Lag::default(), Lag::default(), VecDeque::new());
+            }
             let asked = Instant::now();
             let before = on_cpu();
             tokio::time::sleep(TICK).await;
@@ -69,6 +76,13 @@ pub fn use_lag_probe() {
             }
         }
     });
+}
+
+/// The file whose appearance starts the figures over: `FILE.reset`.
+fn reset_file(file: &std::path::Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".reset");
+    PathBuf::from(name)
 }
 
 /// Lateness in whole milliseconds, as a histogram (bounded memory however long it runs).

@@ -28,7 +28,7 @@ pub use cells::StatusCells;
 pub use dashboard::Dashboard;
 pub use figures::Figures;
 pub use header::HeaderSummary;
-pub use sort::{sort_vms, Sort, SortKey};
+pub use sort::{sort_rows, Sort, SortKey};
 pub use vm_panel::VmStatusPanel;
 
 use crate::shell::Screen;

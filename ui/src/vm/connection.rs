@@ -7,9 +7,13 @@ use crate::vm::use_inventory;
 use crate::UiContext;
 use dioxus::prelude::*;
 use std::collections::HashMap;
+use std::rc::Rc;
 use vmo_engine::resolve_target;
 use vmo_engine::ssh::{ConnectionTest, SecretRef, SshErrorKind};
 use vmo_engine::{Vm, VmId};
+
+/// Connection tests running at once: a test of 10,000 VMs does not open 10,000 sockets.
+const TESTS_AT_ONCE: usize = 32;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TestState {
@@ -41,19 +45,36 @@ pub fn use_connection_tests() -> ConnectionTests {
 }
 
 impl ConnectionTests {
-    /// Tests every VM in `ids` concurrently; results land in `results` as they come.
+    /// Tests every VM in `ids`, [`TESTS_AT_ONCE`] at a time; results land in `results` as
+    /// they come. Selecting 10,000 VMs and testing them looks each up once and shares one
+    /// copy of the inventory among the tests.
     pub fn start(mut self, ctx: &UiContext, ids: Vec<VmId>, inventory: &[vmo_engine::Vm]) {
-        for id in ids {
-            let Some(vm) = inventory.iter().find(|vm| vm.id == id) else {
-                continue;
-            };
-            self.results.write().insert(id, TestState::Running);
-            let target = resolve_target(vm, inventory);
-            let (ctx, vm, inventory) = (ctx.clone(), vm.clone(), inventory.to_vec());
+        let by_id: HashMap<VmId, &Vm> = inventory.iter().map(|vm| (vm.id, vm)).collect();
+        let chosen: Vec<Vm> = ids
+            .iter()
+            .filter_map(|id| by_id.get(id).map(|vm| (*vm).clone()))
+            .collect();
+        if chosen.is_empty() {
+            return;
+        }
+        self.results.with_mut(|results| {
+            for vm in &chosen {
+                results.insert(vm.id, TestState::Running);
+            }
+        });
+        let inventory = Rc::new(inventory.to_vec());
+        let turns = Rc::new(tokio::sync::Semaphore::new(TESTS_AT_ONCE));
+        for vm in chosen {
+            let (ctx, inventory, turns) = (ctx.clone(), inventory.clone(), turns.clone());
             spawn(async move {
-                let report = match &target {
-                    Ok(target) => ctx.engine.ssh().test(target).await,
-                    Err(error) => ConnectionTest::failed(vm.name.clone(), error.clone()),
+                // Never closed: a permit always comes.
+                let Ok(_turn) = turns.acquire().await else {
+                    return;
+                };
+                let id = vm.id;
+                let report = match resolve_target(&vm, &inventory) {
+                    Ok(target) => ctx.engine.ssh().test(&target).await,
+                    Err(error) => ConnectionTest::failed(vm.name.clone(), error),
                 };
                 let kind = report.error.as_ref().map(|e| e.kind);
                 if let Some(error) = &report.error {

@@ -7,8 +7,10 @@ mod detail;
 mod form;
 mod host_keys;
 mod import;
+mod index;
 mod state;
 mod table;
+mod tag;
 
 pub use connection::provide_connection_tests;
 pub use demo::DemoButton;
@@ -18,10 +20,15 @@ pub use state::{provide_inventory, use_inventory};
 
 use crate::shared::modal::Modal;
 use crate::shared::toast::use_toasts;
+use crate::shared::Shared;
+use crate::status::{sort_rows, use_fleet, Sort, SortKey};
 use crate::UiContext;
 use dioxus::prelude::*;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use vmo_engine::{Vm, VmFilter, VmId};
+
+/// Names listed in a dialog about many VMs; the rest are counted.
+const NAMES_LISTED: usize = 50;
 
 /// The dialog open over the list, if any.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +39,8 @@ pub(crate) enum Panel {
     Edit(VmId),
     Import,
     ConfirmDelete(Vec<VmId>),
+    /// Add a tag to these VMs, or remove one.
+    Tag(Vec<VmId>),
     Run(Vec<VmId>),
     /// The run dialog opened from elsewhere (the palette): a command to start from, and
     /// every VM with `tag` (or all VMs) as targets.
@@ -83,7 +92,7 @@ pub fn use_vm_requests() -> Signal<Option<VmRequest>> {
 pub fn VmScreen() -> Element {
     let inventory = use_inventory();
     let mut query = use_signal(String::new);
-    let selected = use_signal(BTreeSet::<VmId>::new);
+    let mut selected = use_signal(BTreeSet::<VmId>::new);
     let mut panel = use_signal(|| Panel::Closed);
     let ctx = use_context::<UiContext>();
     let tests = connection::use_connection_tests();
@@ -114,9 +123,10 @@ pub fn VmScreen() -> Element {
                 }
                 VmRequest::ReviewKeys(ids) => {
                     let all = inventory.peek().vms.clone();
+                    let wanted: std::collections::HashSet<VmId> = ids.iter().copied().collect();
                     let chosen: Vec<Vm> = all
                         .iter()
-                        .filter(|vm| ids.contains(&vm.id))
+                        .filter(|vm| wanted.contains(&vm.id))
                         .cloned()
                         .collect();
                     let ctx = ctx.clone();
@@ -131,30 +141,48 @@ pub fn VmScreen() -> Element {
         }
     });
 
-    let view = inventory.read();
-    let filter = VmFilter::parse(&query());
-    let shown: Vec<Vm> = view
-        .vms
-        .iter()
-        .filter(|vm| filter.matches(vm))
-        .cloned()
-        .collect();
+    // Made once per inventory change: positions by id, search texts, tag counts.
+    let index = use_memo(move || Shared::new(index::Index::of(&inventory.read().vms)));
+    let filter = use_memo(move || VmFilter::parse(&query()));
+    let sort = use_signal(Sort::default);
+    let fleet = use_fleet();
+    // The rows in order: positions in the inventory's list. Only a sort by status or a
+    // figure follows the fleet; the rows' status cells follow it on their own, so a probe
+    // round never re-renders whole rows. Equal orders compare equal: no re-render.
+    let rows = use_memo(move || {
+        let view = inventory.read();
+        let index = index.read();
+        let sort = sort();
+        let mut rows = index.matching(&view.vms, &filter.read());
+        if sort.key == SortKey::Name {
+            sort_rows(&mut rows, &view.vms, &fleet.peek(), sort);
+        } else {
+            sort_rows(&mut rows, &view.vms, &fleet.read(), sort);
+        }
+        std::rc::Rc::new(rows)
+    });
     // Selection only ever names VMs that still exist.
-    let live_selection: Vec<VmId> = selected
+    let live_selection = use_memo(move || {
+        let index = index.read();
+        let live: Vec<VmId> = selected
+            .read()
+            .iter()
+            .filter(|id| index.by_id.contains_key(id))
+            .copied()
+            .collect();
+        std::rc::Rc::new(live)
+    });
+    let view = inventory.read();
+    let filter = filter.read();
+    let selection_count = live_selection.read().len();
+    let tag_chips: Vec<(String, usize, bool)> = index
         .read()
+        .tags
         .iter()
-        .filter(|id| view.vms.iter().any(|vm| vm.id == **id))
-        .copied()
+        .map(|(t, n)| (t.clone(), *n, filter.tags.iter().any(|f| f == t)))
         .collect();
-    let mut tag_counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for tag in view.vms.iter().flat_map(|vm| vm.tags.iter()) {
-        *tag_counts.entry(tag.as_str()).or_default() += 1;
-    }
-    let tag_chips: Vec<(String, usize, bool)> = tag_counts
-        .into_iter()
-        .map(|(t, n)| (t.to_string(), n, filter.tags.iter().any(|f| f == t)))
-        .collect();
-    let find = |id: VmId| view.vms.iter().find(|vm| vm.id == id).cloned();
+    let find = |id: VmId| index.peek().get(&view.vms, id).cloned();
+    let chosen = move || live_selection.peek().to_vec();
     // Exports the tag being filtered (one tag chip on), else everything.
     let export_tag = match filter.tags.as_slice() {
         [tag] => Some(tag.clone()),
@@ -170,46 +198,42 @@ pub fn VmScreen() -> Element {
             div { class: "screen-head",
                 h1 { "VMs" }
                 div { class: "actions",
-                    if !live_selection.is_empty() {
+                    if selection_count > 0 {
                         button {
                             class: "button",
                             id: "vm-test-selected",
                             onclick: {
-                                let ids = live_selection.clone();
                                 let ctx = ctx.clone();
                                 move |_| {
                                     let vms = inventory.peek().vms.clone();
-                                    tests.start(&ctx, ids.clone(), &vms);
+                                    tests.start(&ctx, chosen(), &vms);
                                 }
                             },
-                            "Test selected ({live_selection.len()})"
+                            "Test selected ({selection_count})"
                         }
                         button {
                             class: "button",
                             id: "vm-run-selected",
-                            onclick: {
-                                let ids = live_selection.clone();
-                                move |_| panel.set(Panel::Run(ids.clone()))
-                            },
-                            "Run on selected ({live_selection.len()})"
+                            onclick: move |_| panel.set(Panel::Run(chosen())),
+                            "Run on selected ({selection_count})"
                         }
                         button {
                             class: "button",
                             id: "vm-run-template-selected",
-                            onclick: {
-                                let ids = live_selection.clone();
-                                move |_| consume_context::<crate::command::CommandUi>().open_builder("", ids.clone())
-                            },
+                            onclick: move |_| consume_context::<crate::command::CommandUi>().open_builder("", chosen()),
                             "Run template…"
+                        }
+                        button {
+                            class: "button",
+                            id: "vm-tag-selected",
+                            onclick: move |_| panel.set(Panel::Tag(chosen())),
+                            "Tag selected…"
                         }
                         button {
                             class: "button danger",
                             id: "vm-delete-selected",
-                            onclick: {
-                                let ids = live_selection.clone();
-                                move |_| panel.set(Panel::ConfirmDelete(ids.clone()))
-                            },
-                            "Delete selected ({live_selection.len()})"
+                            onclick: move |_| panel.set(Panel::ConfirmDelete(chosen())),
+                            "Delete selected ({selection_count})"
                         }
                     }
                     button {
@@ -276,10 +300,19 @@ pub fn VmScreen() -> Element {
                     }
                 }
             } else if view.loaded {
-                table::VmTable { vms: shown.clone(), selected, panel }
                 p { class: "muted count", id: "vm-count",
-                    "{shown.len()} of {view.vms.len()} shown"
+                    "{rows.read().len()} of {view.vms.len()} shown"
+                    if selection_count > 0 {
+                        span { id: "vm-selection-count", " · {selection_count} selected " }
+                        button {
+                            class: "link",
+                            id: "vm-clear-selection",
+                            onclick: move |_| selected.set(BTreeSet::new()),
+                            "Clear selection"
+                        }
+                    }
                 }
+                table::VmTable { rows, sort, jumps: index.read().jumps, selected, panel }
             }
         }
         connection::SecretDialog {}
@@ -302,8 +335,12 @@ pub fn VmScreen() -> Element {
                 crate::job::NewJobDialog { ids: Vec::new(), prefill: command, tag, on_close: move |_| panel.set(Panel::Closed) }
             },
             Panel::ConfirmDelete(ids) => {
-                let names: Vec<String> = ids.iter().filter_map(|id| find(*id)).map(|vm| vm.name).collect();
+                let names = listed_names(&ids, find);
                 rsx! { ConfirmDelete { ids, names, panel, selected } }
+            }
+            Panel::Tag(ids) => {
+                let names = listed_names(&ids, find);
+                rsx! { tag::TagDialog { ids, names, panel } }
             }
         }
         // After the panel: the review opens over a run or import dialog that found keys.
@@ -319,6 +356,15 @@ pub fn VmScreen() -> Element {
             }
         }
     }
+}
+
+/// The names a dialog about `ids` lists: the first [`NAMES_LISTED`].
+fn listed_names(ids: &[VmId], find: impl Fn(VmId) -> Option<Vm>) -> Vec<String> {
+    ids.iter()
+        .take(NAMES_LISTED)
+        .filter_map(|id| find(*id))
+        .map(|vm| vm.name)
+        .collect()
 }
 
 /// Changes the search from code: the signal, and the uncontrolled box on the page.
@@ -369,10 +415,11 @@ fn ConfirmDelete(
     let ctx = use_context::<UiContext>();
     let toasts = use_toasts();
     let mut error = use_signal(|| None::<String>);
-    let title = match names.as_slice() {
-        [one] => format!("Delete {one}?"),
-        many => format!("Delete {} VMs?", many.len()),
+    let title = match (names.as_slice(), ids.len()) {
+        ([one], 1) => format!("Delete {one}?"),
+        (_, count) => format!("Delete {count} VMs?"),
     };
+    let unlisted = ids.len().saturating_sub(names.len());
     rsx! {
         Modal { title, id: "vm-delete-dialog", on_close: move |_| panel.set(Panel::Closed),
             div { class: "modal-body",
@@ -380,6 +427,9 @@ fn ConfirmDelete(
                 ul { class: "name-list",
                     for name in names.iter() {
                         li { key: "{name}", "{name}" }
+                    }
+                    if unlisted > 0 {
+                        li { class: "muted", id: "vm-delete-more", "and {unlisted} more" }
                     }
                 }
                 if let Some(message) = error() {
