@@ -56,13 +56,15 @@ pub fn log_snapshot(s: &Session) -> (String, String) {
     (part(0), part(1))
 }
 
-/// Waits until the log viewer shows `present` and returns that snapshot (text, job state),
-/// so a caller can check what else was or was not there at that same moment.
+/// Waits until the log viewer shows `present` while the job reads running, and returns
+/// that snapshot (text, job state), so a caller can check what else was or was not there
+/// at that same moment. (Lines may show a moment before the state: job pages re-read a
+/// job at most every 100 ms, output arrives as it comes.)
 pub fn wait_log_showing(s: &Session, present: &[&str]) -> (String, String) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let (lines, state) = log_snapshot(s);
-        if present.iter().all(|p| lines.contains(p)) {
+        if present.iter().all(|p| lines.contains(p)) && state.contains("running") {
             return (lines, state);
         }
         assert!(
