@@ -12,7 +12,7 @@
 //! only the largest groups are drawn until the user asks for more.
 
 use super::styled::styled;
-use crate::shared::virtual_rows::VirtualList;
+use crate::shared::virtual_rows::use_scroll_box;
 use crate::shared::Shared;
 use dioxus::prelude::*;
 use std::cell::RefCell;
@@ -185,8 +185,8 @@ fn head_names(log: &JobLog, hosts: &[u32]) -> String {
     names.join(", ")
 }
 
-/// Hosts by name with a note each (why one did not run), only those in sight drawn.
-/// `row_id`: each row's id is `{row_id}-{host}`, when given.
+/// Hosts by name with a note each (why one did not run), in a scroll box drawing only the
+/// names in sight. `row_id`: each row's id is `{row_id}-{host}`, when given.
 #[component]
 fn HostList(
     id: String,
@@ -194,30 +194,30 @@ fn HostList(
     hosts: Shared<Vec<(u32, String)>>,
     row_id: Option<String>,
 ) -> Element {
-    let count = hosts.len();
-    let row = use_callback(move |i: usize| {
-        let log = log.read();
-        let Some((host, note)) = hosts.get(i) else {
-            return rsx! {};
-        };
-        let id = row_id.as_ref().map(|r| format!("{r}-{host}"));
-        rsx! {
-            div { key: "{host}", class: "virtual-row", id,
-                strong { "{log.host_name(*host)}" }
-                if !note.is_empty() {
-                    " — {note}"
+    let scroll = use_scroll_box(NAME_ROW_PX);
+    let window = scroll.window(hosts.len());
+    let height = (hosts.len() as f64 * NAME_ROW_PX).min(HOST_LIST_PX);
+    let log = log.read();
+    rsx! {
+        div {
+            id,
+            class: "virtual-list host-list group-hosts",
+            style: "height: {height}px;",
+            onmounted: move |e| scroll.mounted(e),
+            onscroll: move |e| scroll.scrolled(&e),
+            div { style: "height: {window.before_px()}px;" }
+            for (host, note) in hosts[window.range()].iter() {
+                div {
+                    key: "{host}",
+                    class: "virtual-row",
+                    id: row_id.as_ref().map(|r| format!("{r}-{host}")),
+                    strong { "{log.host_name(*host)}" }
+                    if !note.is_empty() {
+                        " — {note}"
+                    }
                 }
             }
-        }
-    });
-    rsx! {
-        VirtualList {
-            id,
-            class: "host-list group-hosts",
-            count,
-            row_px: NAME_ROW_PX,
-            max_height: HOST_LIST_PX,
-            row,
+            div { style: "height: {window.after_px()}px;" }
         }
     }
 }

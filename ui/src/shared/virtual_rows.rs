@@ -5,8 +5,8 @@
 //!
 //! [`ScrollBox`] follows a scroll box through its events (mounted, scroll, resize) and
 //! changes only when the drawn window must move by [`STEP`] rows, so scrolling re-renders
-//! a list a few times a second, not on every pixel. [`VirtualList`] is the simple case: one
-//! `div` per row.
+//! a list a few times a second, not on every pixel; [`Window`] says which rows to draw
+//! and how tall the spacers around them are.
 
 use dioxus::prelude::*;
 use std::ops::Range;
@@ -125,36 +125,6 @@ impl ScrollBox {
         let mut visible = self.visible;
         if *visible.peek() != rows {
             visible.set(rows);
-        }
-    }
-}
-
-/// A scroll box `id` of `count` rows `row_px` high, at most `max_height` tall; `row`
-/// renders row `i` (as one element of exactly `row_px`, its key `i`).
-#[component]
-pub fn VirtualList(
-    id: String,
-    class: String,
-    count: usize,
-    row_px: f64,
-    max_height: f64,
-    row: Callback<usize, Element>,
-) -> Element {
-    let scroll = use_scroll_box(row_px);
-    let window = scroll.window(count);
-    let height = (count as f64 * row_px).min(max_height);
-    rsx! {
-        div {
-            id,
-            class: "virtual-list {class}",
-            style: "height: {height}px;",
-            onmounted: move |e| scroll.mounted(e),
-            onscroll: move |e| scroll.scrolled(&e),
-            div { style: "height: {window.before_px()}px;" }
-            for i in window.range() {
-                {row.call(i)}
-            }
-            div { style: "height: {window.after_px()}px;" }
         }
     }
 }

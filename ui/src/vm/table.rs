@@ -162,9 +162,13 @@ fn VmRow(vm: Vm, jumps: bool, selected: Signal<BTreeSet<VmId>>, panel: Signal<Pa
                     r#type: "checkbox",
                     title: "Select {vm.name}",
                     checked: is_selected,
-                    onchange: move |_| selected.with_mut(|s| {
-                        if !s.remove(&id) {
+                    // What the box shows, not a toggle: a click landing while the row is
+                    // redrawn cannot leave the two apart.
+                    onchange: move |e| selected.with_mut(|s| {
+                        if e.checked() {
                             s.insert(id);
+                        } else {
+                            s.remove(&id);
                         }
                     }),
                 }
