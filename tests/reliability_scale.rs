@@ -233,6 +233,7 @@ fn ten_thousand_vms_and_a_ten_thousand_host_job_stay_bounded_in_the_page() {
     s.find("#vm-row-vm-00000");
     let rows = drawn_vm_rows(&s);
     assert!((10..=MAX_ROWS).contains(&rows), "{rows} VM rows drawn");
+    println!("VM list: {rows} of {VMS} rows drawn");
     let all_rows = number(&s, "document.querySelectorAll('tr').length");
     assert!(
         all_rows <= MAX_ROWS + 10,
@@ -317,6 +318,7 @@ fn ten_thousand_vms_and_a_ten_thousand_host_job_stay_bounded_in_the_page() {
         "document.querySelectorAll('#job-hosts tbody tr[id^=job-host-]').length",
     );
     assert!((5..=MAX_ROWS).contains(&host_rows), "{host_rows} host rows");
+    println!("job page: {host_rows} of {VMS} host rows drawn");
     scroll(&s, "job-hosts-scroll", None);
     s.wait_text("#job-host-vm-09999", "unreachable");
     assert!(in_sight(&s, "#job-host-vm-09999", "job-hosts-scroll"));
@@ -331,6 +333,7 @@ fn ten_thousand_vms_and_a_ten_thousand_host_job_stay_bounded_in_the_page() {
         "document.querySelectorAll('#log-lines .log-line').length",
     );
     assert!((5..=MAX_ROWS).contains(&lines), "{lines} log lines drawn");
+    println!("job page: {lines} of {} log lines drawn", seed.log_lines);
     let offered = number(&s, "document.querySelectorAll('#log-host option').length");
     assert!(offered <= 205, "{offered} hosts offered");
     // A host far down the table is picked from it, and the log shows its output alone.
@@ -357,6 +360,7 @@ fn ten_thousand_vms_and_a_ten_thousand_host_job_stay_bounded_in_the_page() {
     );
     let in_groups = number(&s, "document.querySelectorAll('#log-groups *').length");
     assert!(in_groups < 1000, "{in_groups} elements in the grouped view");
+    println!("grouped view: {in_groups} elements");
     s.click("#log-group-hosts-toggle-0");
     s.find("#log-group-hosts-0 .virtual-row");
     let names_drawn = number(
@@ -364,6 +368,7 @@ fn ten_thousand_vms_and_a_ten_thousand_host_job_stay_bounded_in_the_page() {
         "document.querySelectorAll('#log-group-hosts-0 .virtual-row').length",
     );
     assert!(names_drawn <= MAX_ROWS, "{names_drawn} names drawn");
+    println!("grouped view: {names_drawn} of {SAME} names of the largest group drawn");
     scroll(&s, "log-group-hosts-0", None);
     s.wait_text("#log-group-hosts-0", &name(VMS - 2));
     assert_eq!(
