@@ -229,7 +229,10 @@ impl Store {
     /// for the whole list: deleting 10,000 VMs is one pass, not 10,000 round trips.
     pub async fn delete_vms(&self, ids: &[VmId]) -> Result<(), EngineError> {
         let list = id_list(ids);
-        let mut tx = self.pool.begin().await?;
+        // Reads (which VMs exist) before it writes: take the write lock up front, or a
+        // writer elsewhere makes the upgrade fail at once instead of waiting.
+        let _turn = crate::write_turn::take(&self.pool).await;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         missing_vm(&mut tx, &list).await?;
         sqlx::query("DELETE FROM vms WHERE id IN (SELECT value FROM json_each(?))")
             .bind(&list)
@@ -250,7 +253,10 @@ impl Store {
         now: i64,
     ) -> Result<usize, EngineError> {
         let list = id_list(ids);
-        let mut tx = self.pool.begin().await?;
+        // Reads (which VMs exist) before it writes: take the write lock up front, or a
+        // writer elsewhere makes the upgrade fail at once instead of waiting.
+        let _turn = crate::write_turn::take(&self.pool).await;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         missing_vm(&mut tx, &list).await?;
         let full: Option<(String,)> = sqlx::query_as(
             "SELECT name FROM vms WHERE id IN (SELECT value FROM json_each(?1))
@@ -299,7 +305,10 @@ impl Store {
         now: i64,
     ) -> Result<usize, EngineError> {
         let list = id_list(ids);
-        let mut tx = self.pool.begin().await?;
+        // Reads (which VMs exist) before it writes: take the write lock up front, or a
+        // writer elsewhere makes the upgrade fail at once instead of waiting.
+        let _turn = crate::write_turn::take(&self.pool).await;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         missing_vm(&mut tx, &list).await?;
         sqlx::query(
             "UPDATE vms SET updated_at = ?3 WHERE id IN (SELECT value FROM json_each(?1))
